@@ -1,0 +1,128 @@
+# Vigil build. `make` builds build/vigil; `make run` and `make test` are the README's
+# two commands (both install what they need first). Sources are discovered: every
+# src/<module>/*.c goes into the library, src/cli/main.c is the program, every
+# tests/unit/test_*.c is its own test binary, every tests/fuzz/fuzz_*.c a fuzz target.
+
+CC      ?= cc
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+LIBS    := -lmicrohttpd -ljansson -lz -lxxhash -lpthread -lm
+PYTHON  := /usr/bin/python3
+
+MAIN_SRC := src/cli/main.c
+LIB_SRC  := $(filter-out $(MAIN_SRC),$(sort $(wildcard src/*/*.c)))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+# $(call objs,<builddir>,<sources>)
+objs = $(patsubst %.c,$(1)/obj/%.o,$(2))
+
+B  := build
+BA := build-asan
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all run test deps test-deps unit unit-asan fuzz-replay integration check-deps \
+        fuzz bench clean asan format
+
+all: $(B)/vigil
+
+# ---- normal build ----
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) -Isrc -Itests/unit -MMD -MP -c $< -o $@
+
+$(B)/libvigil.a: $(call objs,$(B),$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/vigil: $(call objs,$(B),$(MAIN_SRC)) $(B)/libvigil.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libvigil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/fuzz-replay/%: $(B)/obj/tests/fuzz/%.o $(B)/obj/tests/fuzz/replay.o $(B)/libvigil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# ---- sanitizer build (ASan + UBSan) ----
+$(BA)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(ASAN_FLAGS) -Isrc -Itests/unit -MMD -MP -c $< -o $@
+
+$(BA)/libvigil.a: $(call objs,$(BA),$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BA)/vigil: $(call objs,$(BA),$(MAIN_SRC)) $(BA)/libvigil.a
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+
+$(BA)/tests/%: $(BA)/obj/tests/unit/%.o $(BA)/libvigil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+
+$(BA)/fuzz-replay/%: $(BA)/obj/tests/fuzz/%.o $(BA)/obj/tests/fuzz/replay.o $(BA)/libvigil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+
+UNIT_BINS      := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+UNIT_BINS_ASAN := $(patsubst tests/unit/%.c,$(BA)/tests/%,$(UNIT_SRC))
+FUZZ_NAMES     := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
+FUZZ_REPLAY    := $(addprefix $(BA)/fuzz-replay/,$(FUZZ_NAMES))
+
+asan: $(BA)/vigil
+
+# ---- the README's commands ----
+deps:
+	@tools/install-deps.sh run
+
+test-deps:
+	@tools/install-deps.sh test
+
+run: deps $(B)/vigil
+	$(B)/vigil serve --data-dir ./data --http-bind 127.0.0.1:8181 --without-auth
+
+test: test-deps
+	@$(MAKE) --no-print-directory check-deps unit unit-asan fuzz-replay
+	@$(MAKE) --no-print-directory $(B)/vigil $(BA)/vigil $(B)/tests/crash_dump
+	@$(MAKE) --no-print-directory integration
+
+check-deps:
+	@tools/check_deps.sh
+
+unit: $(UNIT_BINS)
+	@tools/run_unit.sh $(UNIT_BINS)
+
+unit-asan: $(UNIT_BINS_ASAN)
+	@tools/run_unit.sh $(UNIT_BINS_ASAN)
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@for f in $(FUZZ_NAMES); do $(BA)/fuzz-replay/$$f tests/fuzz/corpus/$${f#fuzz_} || exit 1; done
+
+# Integration tests run against the sanitizer binary too; pytest's closing line ends
+# the output.
+integration: $(B)/vigil $(BA)/vigil
+	VIGIL_BINS="$(abspath $(B)/vigil) $(abspath $(BA)/vigil)" $(PYTHON) -m pytest -q tests/integration tests/crash
+
+# ---- libFuzzer (clang-14), not part of `make test` ----
+FUZZ_SECONDS ?= 60
+fuzz:
+	@for f in $(FUZZ_NAMES); do \
+	  mkdir -p $(B)/fuzz && \
+	  clang-14 $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+	    tests/fuzz/$$f.c $(LIB_SRC) -o $(B)/fuzz/$$f $(LIBS) || exit 1; \
+	  $(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$${f#fuzz_} || exit 1; \
+	done
+
+bench: $(B)/vigil
+	@$(MAKE) --no-print-directory -C bench
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c')
+
+clean:
+	rm -rf $(B) $(BA)
+
+-include $(shell find $(B) $(BA) -name '*.d' 2>/dev/null)
