@@ -4,7 +4,8 @@
 # tests/unit/test_*.c is its own test binary, every tests/fuzz/fuzz_*.c a fuzz target.
 
 CC      ?= cc
-CSTD    := -std=c11 -D_GNU_SOURCE
+REV     := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CSTD    := -std=c11 -D_GNU_SOURCE -DVIGIL_REVISION='"$(REV)"'
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 LIBS    := -lmicrohttpd -ljansson -lz -lxxhash -lpthread -lm
@@ -44,6 +45,10 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libvigil.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/fuzz-replay/%: $(B)/obj/tests/fuzz/%.o $(B)/obj/tests/fuzz/replay.o $(B)/libvigil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/crash_dump: $(B)/obj/tests/crash/crash_dump.o $(B)/libvigil.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 

@@ -76,6 +76,11 @@ int ingest_write(ingest *ig, const ingest_request *req, vg_arena *arena, ingest_
  * were applied. */
 int ingest_replay(ingest *ig, uint64_t *records, vg_err *e);
 
+/* Soft-deletes a live database (catalog rename, made durable) and drops its
+ * buffered rows, under the ingest lock so no write races with it. VG_ENOTFOUND
+ * "database not found: <name>" when there is none. */
+int ingest_delete_database(ingest *ig, const char *name, size_t len, vg_err *e);
+
 /* Called (outside every lock) after rows became durable; for the processing engine.
  * The server registers it. */
 typedef void (*ingest_durable_fn)(void *ctx, uint32_t db_id, uint64_t wal_seq);

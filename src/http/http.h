@@ -1,0 +1,33 @@
+/*
+ * http: the HTTP server (libmicrohttpd) and the route table of the v1, v2 and v3
+ * APIs. Routes are rows of (method, path, handler, body limit, JSON body); the
+ * dispatcher checks method, size, encoding and content type once, so handlers only
+ * see a complete, decompressed body. The wire contract is docs/http-api.md.
+ *
+ * Depends on: base, ingest, catalog (later query, persist, auth, engine).
+ */
+#ifndef VIGIL_HTTP_H
+#define VIGIL_HTTP_H
+
+#include "base/base.h"
+#include "catalog/catalog.h"
+#include "ingest/ingest.h"
+
+typedef struct http_config {
+    const char *bind;          /* "host:port"; port 0 picks a free one */
+    size_t max_request_bytes;  /* body cap, also for decompressed bodies */
+    catalog *cat;
+    ingest *ingest;
+    const char *version;       /* Vigil's version for /ping */
+    const char *revision;
+} http_config;
+
+typedef struct http_server http_server;
+
+int http_start(const http_config *cfg, http_server **out, vg_err *e);
+/* The port actually bound (useful with port 0). */
+uint16_t http_port(const http_server *s);
+/* Stops accepting, finishes in-flight requests, frees the server. */
+void http_stop(http_server *s);
+
+#endif /* VIGIL_HTTP_H */

@@ -1,0 +1,407 @@
+/*
+ * server/server.c: `vigil serve`. Owns the configuration (flags, each with a VIGIL_*
+ * environment variable), start-up (directories, lock, catalog, WAL, buffer, replay,
+ * HTTP), signal handling, and the clean shutdown on SIGINT/SIGTERM.
+ *
+ * On-disk layout under <data-dir>/<node-id>/:
+ *   LOCK            flock()ed while a server runs, so two servers never share a dir
+ *   catalog/        the catalog log (catalog/README.md)
+ *   wal/            WAL segments (wal/README.md)
+ */
+#include "server.h"
+
+#include "buffer/buffer.h"
+#include "catalog/catalog.h"
+#include "http/http.h"
+#include "ingest/ingest.h"
+#include "wal/wal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stddef.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef VIGIL_REVISION
+#define VIGIL_REVISION "unknown"
+#endif
+
+typedef struct server_config {
+    const char *node_id;
+    const char *object_store;
+    const char *data_dir;
+    const char *http_bind;
+    const char *max_http_request_size;
+    const char *wal_flush_interval;
+    const char *log_filter;
+    const char *max_databases;
+    const char *max_tables;
+    const char *max_columns_per_table;
+    bool without_auth;
+} server_config;
+
+typedef struct flag_def {
+    const char *name;
+    const char *env;
+    const char *dflt; /* NULL for switches */
+    size_t offset;    /* into server_config */
+    const char *help;
+} flag_def;
+
+#define OFF(f) offsetof(server_config, f)
+static const flag_def flags[] = {
+    {"--node-id", "VIGIL_NODE_ID", "vigil", OFF(node_id),
+     "Node identifier; prefixes every path under the data directory"},
+    {"--object-store", "VIGIL_OBJECT_STORE", "file", OFF(object_store),
+     "Where data lives: 'file' (under --data-dir) or 'memory' (lost at exit)"},
+    {"--data-dir", "VIGIL_DATA_DIR", "./data", OFF(data_dir),
+     "Data directory for --object-store file"},
+    {"--http-bind", "VIGIL_HTTP_BIND", "127.0.0.1:8181", OFF(http_bind),
+     "Address the HTTP API listens on (host:port)"},
+    {"--max-http-request-size", "VIGIL_MAX_HTTP_REQUEST_SIZE", "10485760",
+     OFF(max_http_request_size),
+     "Largest request body in bytes (suffixes k, M, G allowed), also after gzip decoding"},
+    {"--wal-flush-interval", "VIGIL_WAL_FLUSH_INTERVAL", "0", OFF(wal_flush_interval),
+     "Extra time a WAL flush waits to gather concurrent writers (0 = flush as soon as the "
+     "previous flush ends; a lone writer never waits)"},
+    {"--log-filter", "VIGIL_LOG_FILTER", "info", OFF(log_filter),
+     "Log level, with optional per-module levels, e.g. 'info,wal=debug'"},
+    {"--max-databases", "VIGIL_MAX_DATABASES", "10000", OFF(max_databases),
+     "Most live databases (InfluxDB 3 Core: 5)"},
+    {"--max-tables", "VIGIL_MAX_TABLES", "1000000", OFF(max_tables),
+     "Most tables over all databases (Core: 2000)"},
+    {"--max-columns-per-table", "VIGIL_MAX_COLUMNS_PER_TABLE", "10000",
+     OFF(max_columns_per_table), "Most columns per table, including time (Core: 500)"},
+    {"--without-auth", "VIGIL_WITHOUT_AUTH", NULL, OFF(without_auth),
+     "Accept requests without a token (tokens are not implemented yet, so this is the only "
+     "mode today)"},
+};
+#define NFLAGS (sizeof flags / sizeof flags[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: vigil serve [OPTIONS]\n\n"
+               "Runs the Vigil server: line-protocol writes over HTTP (InfluxDB v1, v2 and v3\n"
+               "write APIs), a durable WAL, and a columnar write buffer.\n\nOptions:\n");
+    for (size_t i = 0; i < NFLAGS; i++) {
+        const flag_def *d = &flags[i];
+        fprintf(f, "  %s%s\n      %s\n      [env: %s]%s%s%s\n", d->name, d->dflt ? " <VALUE>" : "",
+                d->help, d->env, d->dflt ? " [default: " : "", d->dflt ? d->dflt : "",
+                d->dflt ? "]" : "");
+    }
+    fprintf(f, "  -h, --help\n      Print this help\n");
+}
+
+static const flag_def *find_flag(const char *arg, size_t len)
+{
+    for (size_t i = 0; i < NFLAGS; i++)
+        if (strlen(flags[i].name) == len && strncmp(flags[i].name, arg, len) == 0)
+            return &flags[i];
+    return NULL;
+}
+
+static void set_flag(server_config *c, const flag_def *d, const char *value)
+{
+    char *base = (char *)c;
+    if (!d->dflt) {
+        bool on = !value || strcmp(value, "") == 0 || strcmp(value, "true") == 0 ||
+                  strcmp(value, "1") == 0;
+        memcpy(base + d->offset, &on, sizeof on);
+    } else {
+        memcpy(base + d->offset, &value, sizeof value);
+    }
+}
+
+/* Defaults, then environment, then command line. Returns 0, 1 for --help, -1 error. */
+static int parse_flags(int argc, char **argv, server_config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NFLAGS; i++) {
+        if (flags[i].dflt)
+            set_flag(c, &flags[i], flags[i].dflt);
+        const char *env = getenv(flags[i].env);
+        if (env)
+            set_flag(c, &flags[i], env);
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+            return 1;
+        const char *eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        const flag_def *d = find_flag(a, len);
+        if (!d) {
+            fprintf(stderr, "error: unknown option '%.*s' for 'vigil serve'\n"
+                            "Run 'vigil serve --help' for the list of options.\n",
+                    (int)len, a);
+            return -1;
+        }
+        if (!d->dflt) {
+            set_flag(c, d, eq ? eq + 1 : NULL);
+            continue;
+        }
+        if (!eq && i + 1 >= argc) {
+            fprintf(stderr, "error: option '%s' needs a value\n", d->name);
+            return -1;
+        }
+        set_flag(c, d, eq ? eq + 1 : argv[++i]);
+    }
+    return 0;
+}
+
+/* Parses a byte size with an optional k/M/G (binary) suffix. */
+static int parse_size(const char *s, const char *flag, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned long long mult = 1;
+    if (*end == 'k' || *end == 'K')
+        mult = 1024;
+    else if (*end == 'M' || *end == 'm')
+        mult = 1024 * 1024;
+    else if (*end == 'G' || *end == 'g')
+        mult = 1024ull * 1024 * 1024;
+    if (mult != 1)
+        end++;
+    if (*end == 'i' && mult != 1)
+        end++;
+    if (*end == 'B')
+        end++;
+    if (errno || end == s || *end || v == 0 || v > (SIZE_MAX / mult)) {
+        fprintf(stderr, "error: invalid value '%s' for %s: expected a positive number of bytes\n",
+                s, flag);
+        return -1;
+    }
+    *out = (size_t)(v * mult);
+    return 0;
+}
+
+static int parse_u32(const char *s, const char *flag, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v == 0 || v > UINT32_MAX) {
+        fprintf(stderr, "error: invalid value '%s' for %s: expected a positive integer\n", s,
+                flag);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* ---- the running server ---- */
+
+typedef struct server {
+    server_config cfg;
+    char *root;     /* <data-dir>/<node-id> */
+    char *mem_dir;  /* temp dir for --object-store memory */
+    int lock_fd;
+    catalog *cat;
+    wal *wal;
+    buffer *buf;
+    ingest *ig;
+    http_server *http;
+} server;
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static int lock_root(server *s, vg_err *e)
+{
+    char *path = vg_path_join(s->root, "LOCK");
+    if (!path)
+        return vg_err_set(e, VG_ENOMEM, "out of memory");
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int rc = VG_OK;
+    if (s->lock_fd < 0)
+        rc = vg_err_errno(e, VG_EIO, errno, "cannot open %s", path);
+    else if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        rc = vg_err_set(e, VG_EIO,
+                        "%s is locked: another vigil server is using this data directory", path);
+    vg_free(path);
+    return rc;
+}
+
+static int open_storage(server *s, const catalog_limits *lim, int64_t flush_ns, vg_err *e)
+{
+    char *cat_dir = vg_path_join(s->root, "catalog");
+    char *wal_dir = vg_path_join(s->root, "wal");
+    int rc = VG_ENOMEM;
+    if (!cat_dir || !wal_dir) {
+        vg_err_set(e, VG_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = vg_mkdir_p(cat_dir, e);
+    if (rc == VG_OK)
+        rc = catalog_open(cat_dir, lim, &s->cat, e);
+    if (rc != VG_OK)
+        goto out;
+    wal_options wo = {.dir = wal_dir, .flush_interval_ns = flush_ns};
+    rc = wal_open(&wo, &s->wal, e);
+    if (rc != VG_OK)
+        goto out;
+    s->buf = buffer_new(NULL);
+    if (!s->buf) {
+        rc = vg_err_set(e, VG_ENOMEM, "out of memory creating the write buffer");
+        goto out;
+    }
+    ingest_config ic = {.cat = s->cat, .wal = s->wal, .buf = s->buf};
+    rc = ingest_new(&ic, &s->ig, e);
+out:
+    vg_free(cat_dir);
+    vg_free(wal_dir);
+    return rc;
+}
+
+static int replay(server *s, vg_err *e)
+{
+    int64_t t0 = vg_mono_ns();
+    uint64_t records = 0;
+    int rc = ingest_replay(s->ig, &records, e);
+    if (rc == VG_OK)
+        VG_INFO("server", "replayed %llu WAL record(s) in %.1f ms", (unsigned long long)records,
+                (double)(vg_mono_ns() - t0) / 1e6);
+    return rc;
+}
+
+static void stop_server(server *s)
+{
+    http_stop(s->http);
+    ingest_free(s->ig);
+    wal_close(s->wal); /* writes and syncs anything still pending */
+    buffer_free(s->buf);
+    catalog_close(s->cat);
+    if (s->lock_fd > 0)
+        close(s->lock_fd);
+    if (s->mem_dir) {
+        nftw(s->mem_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        vg_free(s->mem_dir);
+    }
+    vg_free(s->root);
+}
+
+static int make_root(server *s, vg_err *e)
+{
+    const char *dir = s->cfg.data_dir;
+    if (strcmp(s->cfg.object_store, "memory") == 0) {
+        char tmpl[] = "/tmp/vigil-memory-XXXXXX";
+        if (!mkdtemp(tmpl))
+            return vg_err_errno(e, VG_EIO, errno, "cannot create a scratch directory");
+        s->mem_dir = vg_strdup(tmpl);
+        dir = tmpl;
+    } else if (strcmp(s->cfg.object_store, "file") != 0) {
+        return vg_err_set(e, VG_EINVAL,
+                          "invalid --object-store '%s': expected 'file' or 'memory'",
+                          s->cfg.object_store);
+    }
+    s->root = vg_path_join(dir, s->cfg.node_id);
+    if (!s->root)
+        return vg_err_set(e, VG_ENOMEM, "out of memory");
+    return vg_mkdir_p(s->root, e);
+}
+
+static int validate_node_id(const char *id, vg_err *e)
+{
+    if (!*id || strchr(id, '/') || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+        return vg_err_set(e, VG_EINVAL,
+                          "invalid --node-id '%s': must be non-empty and contain no '/'", id);
+    return VG_OK;
+}
+
+static int start(server *s, const catalog_limits *lim, int64_t flush_ns, size_t max_body,
+                 vg_err *e)
+{
+    int rc = validate_node_id(s->cfg.node_id, e);
+    if (rc == VG_OK)
+        rc = make_root(s, e);
+    if (rc == VG_OK)
+        rc = lock_root(s, e);
+    if (rc == VG_OK)
+        rc = open_storage(s, lim, flush_ns, e);
+    if (rc == VG_OK)
+        rc = replay(s, e);
+    if (rc != VG_OK)
+        return rc;
+    http_config hc = {.bind = s->cfg.http_bind, .max_request_bytes = max_body, .cat = s->cat,
+                      .ingest = s->ig, .version = VIGIL_VERSION, .revision = VIGIL_REVISION};
+    return http_start(&hc, &s->http, e);
+}
+
+/* Blocks the shutdown signals in every thread; the main thread sigwait()s them. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int check_config(const server_config *c, catalog_limits *lim, int64_t *flush_ns,
+                        size_t *max_body)
+{
+    vg_err e;
+    if (vg_log_set_filter(c->log_filter, &e) != VG_OK) {
+        fprintf(stderr, "error: %s\n", e.msg);
+        return -1;
+    }
+    if (vg_parse_duration(c->wal_flush_interval, strlen(c->wal_flush_interval), flush_ns, &e)) {
+        fprintf(stderr, "error: --wal-flush-interval: %s\n", e.msg);
+        return -1;
+    }
+    if (parse_size(c->max_http_request_size, "--max-http-request-size", max_body) ||
+        parse_u32(c->max_databases, "--max-databases", &lim->max_databases) ||
+        parse_u32(c->max_tables, "--max-tables", &lim->max_tables) ||
+        parse_u32(c->max_columns_per_table, "--max-columns-per-table",
+                  &lim->max_columns_per_table))
+        return -1;
+    if (lim->max_columns_per_table < 2) {
+        fprintf(stderr, "error: --max-columns-per-table must be at least 2 (time and a field)\n");
+        return -1;
+    }
+    return 0;
+}
+
+int server_serve_main(int argc, char **argv)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    int pr = parse_flags(argc, argv, &s.cfg);
+    if (pr != 0) {
+        if (pr > 0)
+            usage(stdout);
+        return pr > 0 ? 0 : 2;
+    }
+    catalog_limits lim;
+    int64_t flush_ns;
+    size_t max_body;
+    if (check_config(&s.cfg, &lim, &flush_ns, &max_body) != 0)
+        return 2;
+    sigset_t set;
+    block_signals(&set);
+    vg_err e;
+    if (start(&s, &lim, flush_ns, max_body, &e) != VG_OK) {
+        VG_ERROR("server", "cannot start: %s", e.msg);
+        stop_server(&s);
+        return 1;
+    }
+    VG_INFO("server", "Vigil %s listening on http://%s (node %s, object store %s, data in %s)",
+            VIGIL_VERSION, s.cfg.http_bind, s.cfg.node_id, s.cfg.object_store, s.root);
+    int sig = 0;
+    sigwait(&set, &sig);
+    VG_INFO("server", "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    stop_server(&s);
+    VG_INFO("server", "stopped cleanly");
+    return 0;
+}
