@@ -11,7 +11,7 @@ CFLAGS  ?= -O2 -g
 LIBS    := -lmicrohttpd -ljansson -lz -lxxhash -lpthread -lm
 PYTHON  := /usr/bin/python3
 
-MAIN_SRC := src/cli/main.c
+MAIN_SRC := $(sort $(wildcard src/cli/*.c))
 LIB_SRC  := $(filter-out $(MAIN_SRC),$(sort $(wildcard src/*/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))

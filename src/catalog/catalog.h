@@ -103,7 +103,9 @@ uint32_t catalog_table_count(catalog *c); /* over live databases */
 /* Core's database-name rules, with Core's messages:
  *   "db name cannot be empty", "db name did not start with a number or letter",
  *   "invalid character in database or rp name: must be ASCII, containing only
- *   letters, numbers, underscores, or hyphens", "db name too long: max 511". */
+ *   letters, numbers, underscores, or hyphens", "db name too long: max 511",
+ *   "db name with invalid retention policy, if providing a retention policy name, must
+ *   be of form '<db_name>/<rp_name>'" (a second '/' or a trailing one). */
 int catalog_validate_db_name(const char *name, size_t len, vg_err *e);
 
 /* ---- mutations (write lock); queued until catalog_commit ---- */

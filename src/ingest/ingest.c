@@ -93,8 +93,10 @@ void ingest_get_stats(ingest *ig, ingest_stats *out)
 
 /* ---- small helpers ---- */
 
+typedef size_t (*unescape_fn)(lp_slice s, char *out);
+
 /* Unescaped bytes of a slice: the slice itself when it has no escapes. */
-static const char *slice_bytes(const lp_slice *s, vg_arena *a, uint32_t *len)
+static const char *unescaped(const lp_slice *s, unescape_fn fn, vg_arena *a, uint32_t *len)
 {
     if (!s->escaped) {
         *len = s->len;
@@ -103,9 +105,15 @@ static const char *slice_bytes(const lp_slice *s, vg_arena *a, uint32_t *len)
     char *out = vg_arena_alloc(a, s->len + 1);
     if (!out)
         return NULL;
-    *len = (uint32_t)lp_unescape(*s, out);
+    *len = (uint32_t)fn(*s, out);
     out[*len] = '\0';
     return out;
+}
+
+/* Tag keys, tag values and field keys. */
+static const char *slice_bytes(const lp_slice *s, vg_arena *a, uint32_t *len)
+{
+    return unescaped(s, lp_unescape, a, len);
 }
 
 static bool same_slice(const lp_slice *a, const lp_slice *b)
@@ -163,7 +171,7 @@ static int resolve_table(validator *v, const lp_line *l, catalog_table **out, vg
         return VG_OK;
     }
     uint32_t len;
-    const char *name = slice_bytes(&l->measurement, v->arena, &len);
+    const char *name = unescaped(&l->measurement, lp_unescape_measurement, v->arena, &len);
     if (!name)
         return vg_err_set(e, VG_ENOMEM, "out of memory");
     catalog_table *t = catalog_table_find(v->db, name, len);
@@ -310,11 +318,10 @@ static int fill_values(validator *v, const lp_line *l, catalog_column **cols, bu
                 bv->v.s.len = f->v.s.len;
                 break;
             }
-            char *out = vg_arena_alloc(v->arena, f->v.s.len + 1);
-            if (!out)
+            const char *s = unescaped(&f->v.s, lp_unescape_string_field, v->arena, &bv->v.s.len);
+            if (!s)
                 return VG_ENOMEM;
-            bv->v.s.len = (uint32_t)lp_unescape_string_field(f->v.s, out);
-            bv->v.s.p = out;
+            bv->v.s.p = s;
             break;
         }
         }

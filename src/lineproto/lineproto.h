@@ -92,6 +92,9 @@ int lp_parse(const char *body, size_t len, const lp_options *opt, vg_arena *aren
  * length. For names and tag values: `\` before `,` `=` ` ` `\` yields that char,
  * a backslash before anything else stays. For string fields: `\"` and `\\`. */
 size_t lp_unescape(lp_slice s, char *out);
+/* The same for a measurement, whose escapable chars are `,` ` ` `\` only (`\=` stays
+ * two bytes there, as in Core). */
+size_t lp_unescape_measurement(lp_slice s, char *out);
 size_t lp_unescape_string_field(lp_slice s, char *out);
 
 /* Timestamp precision. */
@@ -106,6 +109,8 @@ typedef enum lp_precision {
 /* Parses a precision name. v3 (`write_lp`) accepts auto, s/second, ms/millisecond,
  * us/u/microsecond, ns/n/nanosecond; v1/v2 the same without auto. */
 int lp_parse_precision(const char *s, size_t len, bool allow_auto, lp_precision *out, vg_err *e);
+/* Core's name for p as its messages print it: "Auto", "Second", "Millisecond",
+ * "Microsecond", "Nanosecond". */
 const char *lp_precision_name(lp_precision p);
 
 /* Scales a written timestamp to ns. AUTO guesses from magnitude as Core does
@@ -122,6 +127,12 @@ typedef struct lp_builder {
     vg_buf *out;
     int state; /* internal: 0 = need measurement, 1 = tags, 2 = fields */
     uint32_t nfields;
+    /* internal: tags in the current line, where it starts in out (before its '\n'),
+     * whether a line was written, and the first problem found in the line */
+    uint32_t ntags;
+    size_t line_start;
+    bool any_line;
+    char err[160];
 } lp_builder;
 
 void lp_builder_init(lp_builder *b, vg_buf *out);
@@ -133,7 +144,11 @@ void lp_build_int(lp_builder *b, const char *key, size_t klen, int64_t v);
 void lp_build_uint(lp_builder *b, const char *key, size_t klen, uint64_t v);
 void lp_build_bool(lp_builder *b, const char *key, size_t klen, bool v);
 void lp_build_string(lp_builder *b, const char *key, size_t klen, const char *v, size_t vlen);
-/* Ends the line, with a timestamp when has_time. VG_EINVAL if it has no field. */
+/* Ends the line, with a timestamp when has_time. VG_EINVAL if it has no field or
+ * holds something line protocol cannot carry (NaN or infinite float, empty name or
+ * tag value, a newline, a tab in a name, a measurement starting with `#`); the bad
+ * line is then removed from out, and the lines before it stay. VG_ENOMEM if out ran
+ * out of memory. */
 int lp_build_end(lp_builder *b, bool has_time, int64_t time, vg_err *e);
 
 #endif /* VIGIL_LINEPROTO_H */

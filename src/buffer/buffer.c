@@ -1,0 +1,384 @@
+/* buffer/buffer.c: the write buffer's registry of tables and its public entry
+ * points: append, snapshot, chunk references, drop, statistics.
+ *
+ * Tables are found through two levels of arrays indexed by database id, then table
+ * id (catalog ids are dense). Appends read them without a lock: an array that grows
+ * is copied and published with a release store, and the old copy is kept until the
+ * buffer is freed, so a reader holding it stays safe. Table states are never freed
+ * before the buffer either (a dropped database keeps empty ones). Each table has a
+ * mutex, held by an append for one row and by a snapshot for the freeze. */
+#include "buffer_int.h"
+
+#include <pthread.h>
+#include <string.h>
+
+/* Keeps a corrupt or hostile id from asking for a giant array. */
+#define BUF_MAX_ID (1u << 26)
+
+typedef struct ptr_vec ptr_vec;
+struct ptr_vec {
+    ptr_vec *retired_next; /* on the buffer's list once replaced */
+    uint32_t cap;
+    void *slot[]; /* atomic loads and stores */
+};
+
+typedef struct buf_table {
+    pthread_mutex_t mu;
+    uint32_t db_id;
+    uint32_t table_id;
+    buffer_chunk *active;  /* NULL until the next append */
+    buffer_chunk **frozen; /* oldest first */
+    size_t nfrozen;
+    size_t frozen_cap;
+    uint64_t next_seq;
+    uint64_t rows;
+} buf_table;
+
+typedef struct buf_db {
+    ptr_vec *tables; /* of buf_table*, atomic */
+} buf_db;
+
+struct buffer {
+    ptr_vec *dbs;            /* of buf_db*, atomic */
+    pthread_mutex_t grow_mu; /* serialises creating tables and growing arrays */
+    ptr_vec *retired;
+    uint32_t chunk_rows;
+    buf_acct *acct;
+};
+
+/* ---- registry ---- */
+
+/* Acquire/release pairs: whoever sees a pointer also sees what it points to. */
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define PUBLISH(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+static buf_table *table_lookup(buffer *b, uint32_t db_id, uint32_t table_id)
+{
+    ptr_vec *dbs = LOAD(&b->dbs);
+    if (!dbs || db_id >= dbs->cap)
+        return NULL;
+    buf_db *d = LOAD(&dbs->slot[db_id]);
+    if (!d)
+        return NULL;
+    ptr_vec *tables = LOAD(&d->tables);
+    if (!tables || table_id >= tables->cap)
+        return NULL;
+    return LOAD(&tables->slot[table_id]);
+}
+
+/* Makes *where hold index idx, publishing a bigger copy if needed (grow_mu held). */
+static ptr_vec *vec_room(buffer *b, ptr_vec **where, uint32_t idx)
+{
+    ptr_vec *v = *where;
+    if (v && idx < v->cap)
+        return v;
+    uint32_t cap = v ? v->cap * 2 : 8;
+    if (cap <= idx)
+        cap = idx + 1;
+    ptr_vec *nv = vg_calloc(1, sizeof *nv + (size_t)cap * sizeof(void *));
+    if (!nv)
+        return NULL;
+    nv->cap = cap;
+    if (v) {
+        memcpy(nv->slot, v->slot, (size_t)v->cap * sizeof(void *));
+        v->retired_next = b->retired;
+        b->retired = v;
+    }
+    PUBLISH(where, nv);
+    return nv;
+}
+
+static buf_table *table_new(uint32_t db_id, uint32_t table_id)
+{
+    buf_table *t = vg_calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    pthread_mutex_init(&t->mu, NULL);
+    t->db_id = db_id;
+    t->table_id = table_id;
+    return t;
+}
+
+/* Creates the state of a table on its first append (grow_mu held). */
+static int table_add(buffer *b, uint32_t db_id, uint32_t table_id, buf_table **out)
+{
+    ptr_vec *dbs = vec_room(b, &b->dbs, db_id);
+    if (!dbs)
+        return VG_ENOMEM;
+    buf_db *d = dbs->slot[db_id];
+    if (!d) {
+        if (!(d = vg_calloc(1, sizeof *d)))
+            return VG_ENOMEM;
+        PUBLISH(&dbs->slot[db_id], d);
+    }
+    ptr_vec *tables = vec_room(b, &d->tables, table_id);
+    buf_table *t = tables ? table_new(db_id, table_id) : NULL;
+    if (!t)
+        return VG_ENOMEM;
+    PUBLISH(&tables->slot[table_id], t);
+    *out = t;
+    return VG_OK;
+}
+
+static int table_create(buffer *b, uint32_t db_id, uint32_t table_id, buf_table **out, vg_err *e)
+{
+    if (db_id >= BUF_MAX_ID || table_id >= BUF_MAX_ID)
+        return vg_err_set(e, VG_EINVAL, "table id %u of database id %u is out of range", table_id,
+                          db_id);
+    int rc = VG_OK;
+    pthread_mutex_lock(&b->grow_mu);
+    /* Another thread may have created it since the lock-free lookup. */
+    if (!(*out = table_lookup(b, db_id, table_id)))
+        rc = table_add(b, db_id, table_id, out);
+    pthread_mutex_unlock(&b->grow_mu);
+    if (rc != VG_OK)
+        return vg_err_set(e, rc, "out of memory in the write buffer");
+    return VG_OK;
+}
+
+/* ---- lifetime ---- */
+
+buffer *buffer_new(const buffer_options *opt)
+{
+    buffer *b = vg_calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->acct = vg_calloc(1, sizeof *b->acct);
+    if (!b->acct) {
+        vg_free(b);
+        return NULL;
+    }
+    b->acct->refs = 1;
+    uint32_t rows = opt && opt->chunk_rows ? opt->chunk_rows : BUF_DEFAULT_CHUNK_ROWS;
+    b->chunk_rows = rows > BUF_MAX_CHUNK_ROWS ? BUF_MAX_CHUNK_ROWS : rows;
+    pthread_mutex_init(&b->grow_mu, NULL);
+    return b;
+}
+
+/* Takes every chunk away from a table (its mutex held); the caller unrefs them. */
+static buffer_chunk **table_detach(buf_table *t, size_t *n)
+{
+    buffer_chunk **list = t->frozen;
+    *n = t->nfrozen;
+    if (t->active) {
+        /* frozen_cap > nfrozen always holds when active exists: see freeze_active. */
+        list[(*n)++] = t->active;
+        t->active = NULL;
+    }
+    t->frozen = NULL;
+    t->nfrozen = t->frozen_cap = 0;
+    t->rows = 0;
+    return list;
+}
+
+static void release_list(buffer_chunk **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        buffer_chunk_unref(list[i]);
+    vg_free(list);
+}
+
+static void table_free(buf_table *t)
+{
+    size_t n;
+    buffer_chunk **list = table_detach(t, &n);
+    release_list(list, n);
+    pthread_mutex_destroy(&t->mu);
+    vg_free(t);
+}
+
+void buffer_free(buffer *b)
+{
+    if (!b)
+        return;
+    ptr_vec *dbs = b->dbs;
+    for (uint32_t i = 0; dbs && i < dbs->cap; i++) {
+        buf_db *d = dbs->slot[i];
+        if (!d)
+            continue;
+        for (uint32_t k = 0; d->tables && k < d->tables->cap; k++)
+            if (d->tables->slot[k])
+                table_free(d->tables->slot[k]);
+        vg_free(d->tables);
+        vg_free(d);
+    }
+    vg_free(dbs);
+    for (ptr_vec *v = b->retired; v;) {
+        ptr_vec *next = v->retired_next;
+        vg_free(v);
+        v = next;
+    }
+    pthread_mutex_destroy(&b->grow_mu);
+    buf_acct_unref(b->acct);
+    vg_free(b);
+}
+
+/* ---- append and freeze (table mutex held) ---- */
+
+/* Freezes the active chunk onto the frozen list. The list always keeps one free
+ * slot, so table_detach can put the active chunk on it without allocating. */
+static int freeze_active(buf_table *t)
+{
+    if (t->nfrozen + 2 > t->frozen_cap) {
+        size_t cap = t->frozen_cap ? t->frozen_cap * 2 : 8;
+        buffer_chunk **nf = vg_realloc(t->frozen, cap * sizeof *nf);
+        if (!nf)
+            return VG_ENOMEM;
+        t->frozen = nf;
+        t->frozen_cap = cap;
+    }
+    chunk_freeze(t->active);
+    t->frozen[t->nfrozen++] = t->active;
+    t->active = NULL;
+    return VG_OK;
+}
+
+static int new_active(buffer *b, buf_table *t, uint32_t ncols)
+{
+    /* Reserve the frozen-list slot that table_detach relies on. */
+    if (t->frozen_cap < t->nfrozen + 1) {
+        size_t cap = t->frozen_cap ? t->frozen_cap * 2 : 8;
+        buffer_chunk **nf = vg_realloc(t->frozen, cap * sizeof *nf);
+        if (!nf)
+            return VG_ENOMEM;
+        t->frozen = nf;
+        t->frozen_cap = cap;
+    }
+    t->active = chunk_new(b->acct, t->db_id, t->table_id, t->next_seq, b->chunk_rows, ncols);
+    if (!t->active)
+        return VG_ENOMEM;
+    t->next_seq++;
+    return VG_OK;
+}
+
+static int table_append(buffer *b, buf_table *t, uint32_t ncols, int64_t time,
+                        const buffer_value *vals, uint32_t nvals, uint64_t wal_seq, vg_err *e)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        buffer_chunk *c = t->active;
+        if (c && c->nrows == c->cap && freeze_active(t) != VG_OK)
+            goto oom;
+        if (!t->active && new_active(b, t, ncols) != VG_OK)
+            goto oom;
+        c = t->active;
+        if (chunk_grow_cols(c, ncols) != VG_OK)
+            goto oom;
+        int rc = chunk_prepare_row(c, vals, nvals, e);
+        if (rc == BUF_CHUNK_FULL && c->nrows > 0) {
+            if (freeze_active(t) != VG_OK)
+                goto oom;
+            continue;
+        }
+        if (rc != VG_OK)
+            return rc == BUF_CHUNK_FULL ? vg_err_set(e, VG_EINTERNAL, "row too big for a chunk")
+                                        : rc;
+        chunk_write_row(c, time, vals, nvals, wal_seq);
+        t->rows++;
+        return VG_OK;
+    }
+    return vg_err_set(e, VG_EINTERNAL, "row does not fit an empty chunk");
+oom:
+    return vg_err_set(e, VG_ENOMEM, "out of memory in the write buffer");
+}
+
+int buffer_append(buffer *b, uint32_t db_id, uint32_t table_id, uint32_t ncols, int64_t time,
+                  const buffer_value *vals, uint32_t nvals, uint64_t wal_seq, vg_err *e)
+{
+    buf_table *t = table_lookup(b, db_id, table_id);
+    if (!t) {
+        int rc = table_create(b, db_id, table_id, &t, e);
+        if (rc != VG_OK)
+            return rc;
+    }
+    pthread_mutex_lock(&t->mu);
+    int rc = table_append(b, t, ncols ? ncols : 1, time, vals, nvals, wal_seq, e);
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+/* ---- readers ---- */
+
+int buffer_snapshot(buffer *b, uint32_t db_id, uint32_t table_id, buffer_chunk ***out, size_t *n,
+                    vg_err *e)
+{
+    *out = NULL;
+    *n = 0;
+    buf_table *t = table_lookup(b, db_id, table_id);
+    if (!t)
+        return VG_OK;
+    int rc = VG_OK;
+    pthread_mutex_lock(&t->mu);
+    if (t->active && t->active->nrows > 0 && freeze_active(t) != VG_OK) {
+        rc = vg_err_set(e, VG_ENOMEM, "out of memory taking a write-buffer snapshot");
+        goto out;
+    }
+    if (t->nfrozen == 0)
+        goto out;
+    buffer_chunk **list = vg_malloc(t->nfrozen * sizeof *list);
+    if (!list) {
+        rc = vg_err_set(e, VG_ENOMEM, "out of memory taking a write-buffer snapshot");
+        goto out;
+    }
+    for (size_t i = 0; i < t->nfrozen; i++) {
+        list[i] = t->frozen[i];
+        buffer_chunk_ref(list[i]);
+    }
+    *out = list;
+    *n = t->nfrozen;
+out:
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+void buffer_snapshot_release(buffer_chunk **chunks, size_t n)
+{
+    release_list(chunks, n);
+}
+
+void buffer_chunk_ref(buffer_chunk *c)
+{
+    __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+}
+
+void buffer_chunk_unref(buffer_chunk *c)
+{
+    if (c && __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        chunk_free(c);
+}
+
+void buffer_drop_db(buffer *b, uint32_t db_id)
+{
+    ptr_vec *dbs = LOAD(&b->dbs);
+    if (!dbs || db_id >= dbs->cap)
+        return;
+    buf_db *d = LOAD(&dbs->slot[db_id]);
+    if (!d)
+        return;
+    ptr_vec *tables = LOAD(&d->tables);
+    for (uint32_t i = 0; tables && i < tables->cap; i++) {
+        buf_table *t = LOAD(&tables->slot[i]);
+        if (!t)
+            continue;
+        size_t n;
+        pthread_mutex_lock(&t->mu);
+        buffer_chunk **list = table_detach(t, &n);
+        pthread_mutex_unlock(&t->mu);
+        release_list(list, n);
+    }
+}
+
+size_t buffer_mem_bytes(buffer *b)
+{
+    return __atomic_load_n(&b->acct->bytes, __ATOMIC_RELAXED);
+}
+
+uint64_t buffer_row_count(buffer *b, uint32_t db_id, uint32_t table_id)
+{
+    buf_table *t = table_lookup(b, db_id, table_id);
+    if (!t)
+        return 0;
+    pthread_mutex_lock(&t->mu);
+    uint64_t rows = t->rows;
+    pthread_mutex_unlock(&t->mu);
+    return rows;
+}

@@ -1,0 +1,95 @@
+/*
+ * catalog_int.h: declarations shared by the files of the catalog module only.
+ *
+ * catalog.c owns the object graph (apply functions used by both the public
+ * mutations and log replay), mutate.c the validated public mutations, log.c the
+ * on-disk log (framing, op encoding, replay, commit), names.c the naming rules.
+ */
+#ifndef VIGIL_CATALOG_INT_H
+#define VIGIL_CATALOG_INT_H
+
+#include "catalog.h"
+
+#include <pthread.h>
+
+#define CAT_MOD "catalog"
+#define CAT_LOG_NAME "catalog.log"
+
+/* Record frame: len:u32 crc:u32, then the payload (catalog/README.md). */
+#define CAT_FRAME_BYTES 8
+/* Payload header: version:u8 seq:u64. */
+#define CAT_BATCH_VERSION 1
+#define CAT_BATCH_HDR_BYTES 9
+/* The smallest well-formed payload: the header and one op kind byte. */
+#define CAT_MIN_PAYLOAD (CAT_BATCH_HDR_BYTES + 1)
+
+typedef enum cat_op {
+    CAT_OP_CREATED = 1,
+    CAT_OP_DB_CREATE = 2,
+    CAT_OP_DB_DELETE = 3,
+    CAT_OP_DB_RETENTION = 4,
+    CAT_OP_TABLE_CREATE = 5,
+    CAT_OP_COLUMN_ADD = 6,
+} cat_op;
+
+struct catalog {
+    pthread_rwlock_t lock;
+    char *path; /* <dir>/catalog.log */
+    char *dir;
+    int fd; /* the log, O_APPEND, flock'ed */
+    char uuid[37];
+    catalog_limits limits;
+
+    catalog_db **dbs; /* indexed by id, deleted ones included */
+    uint32_t ndbs;
+    uint32_t dbs_cap;
+    vg_map by_name; /* live database name -> catalog_db* */
+    uint32_t live_dbs;
+    uint32_t live_tables;
+
+    uint64_t log_size; /* bytes of intact, durable log */
+    uint64_t next_seq; /* sequence number of the next batch */
+    vg_buf pending;    /* frame + batch header space, then the queued ops */
+    size_t npending;
+    bool broken; /* a failed append could not be cut off again */
+};
+
+/* ---- catalog.c: the object graph. Each apply either fully succeeds or changes
+ * nothing (VG_ENOMEM); callers have validated names, ids and limits. ---- */
+int cat_apply_db_create(catalog *c, const char *name, size_t len, int64_t retention_ns,
+                        catalog_db **out);
+int cat_apply_db_delete(catalog *c, catalog_db *db, const char *new_name, size_t len,
+                        int64_t at_ns);
+int cat_apply_table_create(catalog *c, catalog_db *db, const char *name, size_t len,
+                           catalog_table **out);
+int cat_apply_column_add(catalog *c, catalog_table *t, const char *name, size_t len,
+                         catalog_type type, catalog_column **out);
+void cat_free_objects(catalog *c);
+
+/* ---- log.c ---- */
+/* Replays the log file (already open in c->fd), cutting a torn tail. */
+int cat_log_replay(catalog *c, vg_err *e);
+/* Starts a new log: a fresh UUID in the first, durable record. */
+int cat_log_create(catalog *c, vg_err *e);
+/* Queues ops: reserve space first (the only step that can fail), then mutate memory,
+ * then encode into the reserved space. */
+int cat_queue_reserve(catalog *c, size_t op_bytes, vg_err *e);
+void cat_queue_db_create(catalog *c, const catalog_db *db);
+void cat_queue_db_delete(catalog *c, const catalog_db *db);
+void cat_queue_db_retention(catalog *c, const catalog_db *db);
+void cat_queue_table_create(catalog *c, const catalog_table *t);
+void cat_queue_column_add(catalog *c, const catalog_table *t, const catalog_column *col);
+/* Encoded size of one op of the given kind carrying a name of name_len bytes. */
+size_t cat_op_size(cat_op op, size_t name_len);
+void cat_queue_init(vg_buf *b);
+int cat_log_commit(catalog *c, vg_err *e);
+
+/* ---- names.c ---- */
+bool cat_type_is_field(catalog_type t);
+bool cat_type_valid(catalog_type t);
+/* Formats "<name>-YYYYMMDDTHHMMSS" (UTC) into a vg_malloc'd string. */
+char *cat_deleted_name(const char *name, size_t len, int64_t at_ns, size_t *out_len);
+int cat_make_uuid(uint8_t out[16], vg_err *e);
+void cat_format_uuid(const uint8_t u[16], char out[37]);
+
+#endif /* VIGIL_CATALOG_INT_H */

@@ -1,0 +1,541 @@
+/* catalog/log.c: the catalog's durable log (format in catalog/README.md).
+ *
+ * Owns record framing (length, CRC32C), the encoding of ops, the queue of ops
+ * waiting for a commit, the commit itself (one write, one fsync), and replay at
+ * open, which tells a torn tail (cut, with a warning) from corruption in the middle
+ * (refused). Every commit is one record, so a crash can never leave half a commit. */
+#include "catalog_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- little-endian encoding ---- */
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void wr64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+static uint32_t record_crc(const uint8_t *frame, const uint8_t *payload, size_t len)
+{
+    return vg_crc32c(vg_crc32c(0, frame, 4), payload, len);
+}
+
+/* The queue reserves its space before memory changes, so these never fail. */
+static void put_u8(vg_buf *b, uint8_t v)
+{
+    vg_buf_append(b, &v, 1);
+}
+
+static void put_u32(vg_buf *b, uint32_t v)
+{
+    uint8_t t[4];
+    wr32(t, v);
+    vg_buf_append(b, t, 4);
+}
+
+static void put_u64(vg_buf *b, uint64_t v)
+{
+    uint8_t t[8];
+    wr64(t, v);
+    vg_buf_append(b, t, 8);
+}
+
+static void put_str(vg_buf *b, const char *s, uint32_t len)
+{
+    put_u32(b, len);
+    vg_buf_append(b, s, len);
+}
+
+/* ---- the queue ---- */
+
+void cat_queue_init(vg_buf *b)
+{
+    static const uint8_t zeros[CAT_FRAME_BYTES + CAT_BATCH_HDR_BYTES];
+    vg_buf_init(b);
+    vg_buf_append(b, zeros, sizeof zeros);
+}
+
+static void queue_reset(catalog *c)
+{
+    c->pending.len = CAT_FRAME_BYTES + CAT_BATCH_HDR_BYTES;
+    c->npending = 0;
+}
+
+size_t cat_op_size(cat_op op, size_t name_len)
+{
+    size_t str = 4 + name_len;
+    switch (op) {
+    case CAT_OP_CREATED: return 1 + 16 + 8;
+    case CAT_OP_DB_CREATE: return 1 + 4 + 8 + str;
+    case CAT_OP_DB_DELETE: return 1 + 4 + 8 + str;
+    case CAT_OP_DB_RETENTION: return 1 + 4 + 8;
+    case CAT_OP_TABLE_CREATE: return 1 + 4 + 4 + str;
+    case CAT_OP_COLUMN_ADD: return 1 + 4 + 4 + 4 + 1 + str;
+    }
+    return 0;
+}
+
+int cat_queue_reserve(catalog *c, size_t op_bytes, vg_err *e)
+{
+    if (c->pending.len - CAT_FRAME_BYTES + op_bytes > VG_LIMIT_CATALOG_RECORD_BYTES)
+        return vg_err_set(e, VG_ELIMIT,
+                          "too many catalog changes in one commit (over %u bytes); commit "
+                          "them in smaller batches",
+                          (unsigned)VG_LIMIT_CATALOG_RECORD_BYTES);
+    if (!vg_buf_reserve(&c->pending, op_bytes)) {
+        c->pending.oom = false; /* the queued ops are intact; a later reserve may succeed */
+        return vg_err_set(e, VG_ENOMEM, "out of memory queueing a catalog change");
+    }
+    return VG_OK;
+}
+
+void cat_queue_db_create(catalog *c, const catalog_db *db)
+{
+    put_u8(&c->pending, CAT_OP_DB_CREATE);
+    put_u32(&c->pending, db->id);
+    put_u64(&c->pending, (uint64_t)db->retention_ns);
+    put_str(&c->pending, db->name, db->name_len);
+    c->npending++;
+}
+
+void cat_queue_db_delete(catalog *c, const catalog_db *db)
+{
+    put_u8(&c->pending, CAT_OP_DB_DELETE);
+    put_u32(&c->pending, db->id);
+    put_u64(&c->pending, (uint64_t)db->deleted_at_ns);
+    put_str(&c->pending, db->name, db->name_len);
+    c->npending++;
+}
+
+void cat_queue_db_retention(catalog *c, const catalog_db *db)
+{
+    put_u8(&c->pending, CAT_OP_DB_RETENTION);
+    put_u32(&c->pending, db->id);
+    put_u64(&c->pending, (uint64_t)db->retention_ns);
+    c->npending++;
+}
+
+void cat_queue_table_create(catalog *c, const catalog_table *t)
+{
+    put_u8(&c->pending, CAT_OP_TABLE_CREATE);
+    put_u32(&c->pending, t->db_id);
+    put_u32(&c->pending, t->id);
+    put_str(&c->pending, t->name, t->name_len);
+    c->npending++;
+}
+
+void cat_queue_column_add(catalog *c, const catalog_table *t, const catalog_column *col)
+{
+    put_u8(&c->pending, CAT_OP_COLUMN_ADD);
+    put_u32(&c->pending, t->db_id);
+    put_u32(&c->pending, t->id);
+    put_u32(&c->pending, col->id);
+    put_u8(&c->pending, (uint8_t)col->type);
+    put_str(&c->pending, col->name, col->name_len);
+    c->npending++;
+}
+
+/* ---- commit ---- */
+
+/* Frames the queued ops as one record and appends it durably. A failed write is
+ * cut off again, because a later commit appended after a torn record would turn
+ * a harmless torn tail into corruption in the middle of the log. */
+static int append_queued(catalog *c, vg_err *e)
+{
+    uint8_t *d = (uint8_t *)c->pending.data;
+    size_t plen = c->pending.len - CAT_FRAME_BYTES;
+    d[CAT_FRAME_BYTES] = CAT_BATCH_VERSION;
+    wr64(d + CAT_FRAME_BYTES + 1, c->next_seq);
+    wr32(d, (uint32_t)plen);
+    wr32(d + 4, record_crc(d, d + CAT_FRAME_BYTES, plen));
+    vg_err werr;
+    vg_err_clear(&werr);
+    if (vg_write_all(c->fd, d, c->pending.len, &werr) != VG_OK) {
+        if (ftruncate(c->fd, (off_t)c->log_size) != 0) {
+            c->broken = true;
+            VG_ERROR(CAT_MOD, "cannot cut failed append from catalog log %s at offset %llu: %s",
+                     c->path, (unsigned long long)c->log_size, strerror(errno));
+        }
+        return vg_err_set(e, VG_EIO, "cannot append to catalog log '%s': %s", c->path, werr.msg);
+    }
+    vg_fsync_or_die(c->fd, c->path);
+    c->log_size += c->pending.len;
+    c->next_seq++;
+    return VG_OK;
+}
+
+int cat_log_commit(catalog *c, vg_err *e)
+{
+    if (c->npending == 0)
+        return VG_OK;
+    if (c->broken)
+        return vg_err_set(e, VG_EIO,
+                          "catalog log '%s' was left in an unknown state by a failed write; "
+                          "restart the server to recover it",
+                          c->path);
+    int rc = append_queued(c, e);
+    if (rc == VG_OK)
+        queue_reset(c);
+    return rc;
+}
+
+int cat_log_create(catalog *c, vg_err *e)
+{
+    uint8_t uuid[16];
+    int rc = cat_make_uuid(uuid, e);
+    if (rc != VG_OK)
+        return rc;
+    if ((rc = cat_queue_reserve(c, cat_op_size(CAT_OP_CREATED, 0), e)) != VG_OK)
+        return rc;
+    put_u8(&c->pending, CAT_OP_CREATED);
+    vg_buf_append(&c->pending, uuid, 16);
+    put_u64(&c->pending, (uint64_t)vg_now_ns());
+    c->npending++;
+    if ((rc = append_queued(c, e)) != VG_OK)
+        return rc;
+    queue_reset(c);
+    cat_format_uuid(uuid, c->uuid);
+    /* The log file may be new: its directory entry must be durable too. */
+    vg_fsync_dir_or_die(c->dir);
+    return VG_OK;
+}
+
+/* ---- replay ---- */
+
+typedef struct reader {
+    const uint8_t *p;
+    size_t n;
+    bool bad;
+} reader;
+
+static const uint8_t *take(reader *r, size_t n)
+{
+    if (r->bad || r->n < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *p = r->p;
+    r->p += n;
+    r->n -= n;
+    return p;
+}
+
+static uint8_t get_u8(reader *r)
+{
+    const uint8_t *p = take(r, 1);
+    return p ? p[0] : 0;
+}
+
+static uint32_t get_u32(reader *r)
+{
+    const uint8_t *p = take(r, 4);
+    return p ? rd32(p) : 0;
+}
+
+static uint64_t get_u64(reader *r)
+{
+    const uint8_t *p = take(r, 8);
+    return p ? rd64(p) : 0;
+}
+
+static const char *get_str(reader *r, uint32_t *len)
+{
+    *len = get_u32(r);
+    const uint8_t *p = take(r, *len);
+    if (p && *len == 0)
+        r->bad = true; /* no name in the catalog is empty */
+    return (const char *)p;
+}
+
+/* Context of one record being replayed, for error messages. */
+typedef struct replay {
+    catalog *c;
+    uint64_t rec_off;
+    uint64_t seq;
+    unsigned op_index;
+    vg_err *e;
+} replay;
+
+static int corrupt(replay *rp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int corrupt(replay *rp, const char *fmt, ...)
+{
+    char detail[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return vg_err_set(rp->e, VG_ECORRUPT,
+                      "catalog log '%s' is corrupt at offset %llu (commit %llu, change %u): %s",
+                      rp->c->path, (unsigned long long)rp->rec_off, (unsigned long long)rp->seq,
+                      rp->op_index, detail);
+}
+
+static int oom(replay *rp)
+{
+    return vg_err_set(rp->e, VG_ENOMEM, "out of memory replaying catalog log '%s'", rp->c->path);
+}
+
+static int replay_created(replay *rp, reader *r)
+{
+    const uint8_t *uuid = take(r, 16);
+    (void)get_u64(r); /* creation time: for people reading the log */
+    if (r->bad)
+        return corrupt(rp, "truncated catalog-created change");
+    if (rp->seq != 1 || rp->op_index != 0)
+        return corrupt(rp, "catalog-created change after the start of the log");
+    cat_format_uuid(uuid, rp->c->uuid);
+    return VG_OK;
+}
+
+static catalog_db *replay_db(replay *rp, uint32_t id)
+{
+    catalog_db *db = catalog_db_get(rp->c, id);
+    if (!db)
+        corrupt(rp, "unknown database id %u", id);
+    return db;
+}
+
+static int replay_db_create(replay *rp, reader *r)
+{
+    catalog *c = rp->c;
+    uint32_t id = get_u32(r), len;
+    int64_t retention = (int64_t)get_u64(r);
+    const char *name = get_str(r, &len);
+    if (r->bad)
+        return corrupt(rp, "truncated database change");
+    if (id != c->ndbs)
+        return corrupt(rp, "database id %u out of order (expected %u)", id, c->ndbs);
+    if (catalog_db_find(c, name, len))
+        return corrupt(rp, "database '%.*s' created twice", (int)len, name);
+    catalog_db *db;
+    return cat_apply_db_create(c, name, len, retention, &db) == VG_OK ? VG_OK : oom(rp);
+}
+
+static int replay_db_delete(replay *rp, reader *r)
+{
+    uint32_t id = get_u32(r), len;
+    int64_t at = (int64_t)get_u64(r);
+    const char *name = get_str(r, &len);
+    if (r->bad)
+        return corrupt(rp, "truncated database change");
+    catalog_db *db = replay_db(rp, id);
+    if (!db)
+        return VG_ECORRUPT;
+    if (db->deleted)
+        return corrupt(rp, "database id %u deleted twice", id);
+    return cat_apply_db_delete(rp->c, db, name, len, at) == VG_OK ? VG_OK : oom(rp);
+}
+
+static int replay_db_retention(replay *rp, reader *r)
+{
+    uint32_t id = get_u32(r);
+    int64_t retention = (int64_t)get_u64(r);
+    if (r->bad)
+        return corrupt(rp, "truncated database change");
+    catalog_db *db = replay_db(rp, id);
+    if (!db)
+        return VG_ECORRUPT;
+    db->retention_ns = retention;
+    return VG_OK;
+}
+
+static int replay_table_create(replay *rp, reader *r)
+{
+    uint32_t db_id = get_u32(r), id = get_u32(r), len;
+    const char *name = get_str(r, &len);
+    if (r->bad)
+        return corrupt(rp, "truncated table change");
+    catalog_db *db = replay_db(rp, db_id);
+    if (!db)
+        return VG_ECORRUPT;
+    if (id != db->ntables)
+        return corrupt(rp, "table id %u out of order (expected %u)", id, db->ntables);
+    if (catalog_table_find(db, name, len))
+        return corrupt(rp, "table '%.*s' created twice", (int)len, name);
+    catalog_table *t;
+    return cat_apply_table_create(rp->c, db, name, len, &t) == VG_OK ? VG_OK : oom(rp);
+}
+
+static int replay_column_add(replay *rp, reader *r)
+{
+    uint32_t db_id = get_u32(r), table_id = get_u32(r), id = get_u32(r), len;
+    catalog_type type = (catalog_type)get_u8(r);
+    const char *name = get_str(r, &len);
+    if (r->bad)
+        return corrupt(rp, "truncated column change");
+    catalog_db *db = replay_db(rp, db_id);
+    if (!db)
+        return VG_ECORRUPT;
+    if (table_id >= db->ntables)
+        return corrupt(rp, "unknown table id %u in database id %u", table_id, db_id);
+    catalog_table *t = db->tables[table_id];
+    if (id != t->ncols)
+        return corrupt(rp, "column id %u out of order (expected %u)", id, t->ncols);
+    if (!cat_type_valid(type) || type == CATALOG_TIME)
+        return corrupt(rp, "invalid column type %d", (int)type);
+    if (catalog_column_find(t, name, len))
+        return corrupt(rp, "column '%.*s' added twice", (int)len, name);
+    catalog_column *col;
+    return cat_apply_column_add(rp->c, t, name, len, type, &col) == VG_OK ? VG_OK : oom(rp);
+}
+
+static int replay_op(replay *rp, reader *r)
+{
+    uint8_t kind = get_u8(r);
+    if (rp->seq == 1 && rp->op_index == 0 && kind != CAT_OP_CREATED)
+        return corrupt(rp, "the log does not start with a catalog-created change");
+    switch ((cat_op)kind) {
+    case CAT_OP_CREATED: return replay_created(rp, r);
+    case CAT_OP_DB_CREATE: return replay_db_create(rp, r);
+    case CAT_OP_DB_DELETE: return replay_db_delete(rp, r);
+    case CAT_OP_DB_RETENTION: return replay_db_retention(rp, r);
+    case CAT_OP_TABLE_CREATE: return replay_table_create(rp, r);
+    case CAT_OP_COLUMN_ADD: return replay_column_add(rp, r);
+    }
+    return corrupt(rp, "unknown change kind %u (written by a newer Vigil?)", kind);
+}
+
+/* Applies one record whose checksum held; anything wrong inside it now is not a torn
+ * write but a bug or a foreign file, so it is corruption. */
+static int replay_record(catalog *c, const uint8_t *payload, size_t len, uint64_t off, vg_err *e)
+{
+    replay rp = {c, off, 0, 0, e};
+    reader r = {payload, len, false};
+    uint8_t version = get_u8(&r);
+    rp.seq = get_u64(&r);
+    if (r.bad || version != CAT_BATCH_VERSION)
+        return corrupt(&rp, "unsupported record version %u (written by a newer Vigil?)", version);
+    if (rp.seq != c->next_seq)
+        return corrupt(&rp, "commit number %llu out of order (expected %llu)",
+                       (unsigned long long)rp.seq, (unsigned long long)c->next_seq);
+    for (; r.n > 0; rp.op_index++) {
+        int rc = replay_op(&rp, &r);
+        if (rc != VG_OK)
+            return rc;
+    }
+    c->next_seq++;
+    return VG_OK;
+}
+
+/* NULL if a whole record with a good checksum starts at off, else why not. */
+static const char *check_record(const uint8_t *d, size_t size, size_t off, size_t *plen)
+{
+    if (size - off < CAT_FRAME_BYTES)
+        return "record header cut short";
+    uint32_t len = rd32(d + off);
+    if (len < CAT_MIN_PAYLOAD || len > VG_LIMIT_CATALOG_RECORD_BYTES)
+        return "record length out of range";
+    if (size - off - CAT_FRAME_BYTES < len)
+        return "record cut short";
+    if (record_crc(d + off, d + off + CAT_FRAME_BYTES, len) != rd32(d + off + 4))
+        return "checksum mismatch";
+    *plen = len;
+    return NULL;
+}
+
+/* Looks for an intact record of this log anywhere after a bad one. Only a commit
+ * later than the last good one counts, which keeps stray bytes that merely look
+ * like a record (say inside a name) from being taken for one. */
+static bool valid_record_after(const catalog *c, const uint8_t *d, size_t size, size_t bad_off,
+                               size_t *found)
+{
+    for (size_t p = bad_off + 1; p + CAT_FRAME_BYTES + CAT_MIN_PAYLOAD <= size; p++) {
+        size_t plen;
+        uint32_t len = rd32(d + p);
+        if (len < CAT_MIN_PAYLOAD || len > size - p - CAT_FRAME_BYTES ||
+            d[p + CAT_FRAME_BYTES] != CAT_BATCH_VERSION ||
+            rd64(d + p + CAT_FRAME_BYTES + 1) < c->next_seq)
+            continue;
+        if (check_record(d, size, p, &plen) == NULL) {
+            *found = p;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int handle_bad_record(catalog *c, const uint8_t *d, size_t size, size_t off, const char *why,
+                             vg_err *e)
+{
+    size_t next;
+    if (valid_record_after(c, d, size, off, &next))
+        return vg_err_set(e, VG_ECORRUPT,
+                          "catalog log '%s' is corrupt at offset %zu (%s) and an intact record "
+                          "follows at offset %zu, so this is not a torn write; restore the "
+                          "catalog from a backup, or cut the file at offset %zu to lose the "
+                          "changes after it",
+                          c->path, off, why, next, off);
+    VG_WARN(CAT_MOD,
+            "catalog log %s: cutting a torn tail at offset %zu (%s; %zu bytes dropped), "
+            "left by a commit that a crash interrupted",
+            c->path, off, why, size - off);
+    if (ftruncate(c->fd, (off_t)off) != 0)
+        return vg_err_errno(e, VG_EIO, errno, "cannot cut the torn tail of catalog log '%s'",
+                            c->path);
+    vg_fsync_or_die(c->fd, c->path);
+    return VG_OK;
+}
+
+static int read_log(catalog *c, uint8_t **data, size_t *size, vg_err *e)
+{
+    struct stat st;
+    *data = NULL;
+    if (fstat(c->fd, &st) != 0)
+        return vg_err_errno(e, VG_EIO, errno, "cannot stat catalog log '%s'", c->path);
+    *size = (size_t)st.st_size;
+    if (*size == 0)
+        return VG_OK;
+    *data = vg_malloc(*size);
+    if (!*data)
+        return vg_err_set(e, VG_ENOMEM, "out of memory reading catalog log '%s'", c->path);
+    size_t got;
+    vg_err rerr;
+    if (vg_pread_all(c->fd, *data, *size, 0, &got, &rerr) != VG_OK)
+        return vg_err_set(e, VG_EIO, "cannot read catalog log '%s': %s", c->path, rerr.msg);
+    *size = got;
+    return VG_OK;
+}
+
+int cat_log_replay(catalog *c, vg_err *e)
+{
+    uint8_t *d;
+    size_t size = 0, off = 0;
+    int rc = read_log(c, &d, &size, e);
+    const char *why = NULL;
+    while (rc == VG_OK && off < size) {
+        size_t plen = 0;
+        if ((why = check_record(d, size, off, &plen)) != NULL)
+            break;
+        rc = replay_record(c, d + off + CAT_FRAME_BYTES, plen, off, e);
+        if (rc == VG_OK)
+            off += CAT_FRAME_BYTES + plen;
+    }
+    if (rc == VG_OK && why)
+        rc = handle_bad_record(c, d, size, off, why, e);
+    if (rc == VG_OK)
+        c->log_size = off;
+    vg_free(d);
+    return rc;
+}
