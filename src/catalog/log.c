@@ -456,17 +456,24 @@ static const char *check_record(const uint8_t *d, size_t size, size_t off, size_
 }
 
 /* Looks for an intact record of this log anywhere after a bad one. Only a commit
- * later than the last good one counts, which keeps stray bytes that merely look
- * like a record (say inside a name) from being taken for one. */
+ * number that could follow the last good one counts (at least the next expected,
+ * and at most one more per smallest possible record in the bytes left). That keeps
+ * bytes which merely look like a record (say inside a name) from being taken for
+ * one, and keeps the scan of a long garbage tail from checksumming at every offset:
+ * random bytes almost never pass the number test. */
 static bool valid_record_after(const catalog *c, const uint8_t *d, size_t size, size_t bad_off,
                                size_t *found)
 {
-    for (size_t p = bad_off + 1; p + CAT_FRAME_BYTES + CAT_MIN_PAYLOAD <= size; p++) {
+    const size_t min_rec = CAT_FRAME_BYTES + CAT_MIN_PAYLOAD;
+    uint64_t max_seq = c->next_seq + (size - bad_off) / min_rec + 1;
+    for (size_t p = bad_off + 1; p + min_rec <= size; p++) {
         size_t plen;
         uint32_t len = rd32(d + p);
         if (len < CAT_MIN_PAYLOAD || len > size - p - CAT_FRAME_BYTES ||
-            d[p + CAT_FRAME_BYTES] != CAT_BATCH_VERSION ||
-            rd64(d + p + CAT_FRAME_BYTES + 1) < c->next_seq)
+            d[p + CAT_FRAME_BYTES] != CAT_BATCH_VERSION)
+            continue;
+        uint64_t seq = rd64(d + p + CAT_FRAME_BYTES + 1);
+        if (seq < c->next_seq || seq > max_seq)
             continue;
         if (check_record(d, size, p, &plen) == NULL) {
             *found = p;

@@ -127,6 +127,20 @@ static bool key_eq(lp_slice a, lp_slice b)
 /* Numbers                                                                  */
 /* ------------------------------------------------------------------------ */
 
+static inline uint64_t load64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint32_t load32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 /* Powers of ten that a double holds exactly. */
 static const double pow10_f64[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -218,14 +232,17 @@ enum { P_OK = 0, P_BAD, P_NOMATCH, P_NOMEM };
 
 #define TAGS_STACK 32
 #define FIELDS_STACK 64
-/* Below this many keys a pairwise check beats building a hash table. */
-#define DUP_PAIRWISE_MAX 8
+/* Up to this many keys (none escaped), duplicates are found with one-byte
+ * signatures and a 256-bit filter; past it, with a hash table. */
+#define DUP_SIG_MAX 64
 
 typedef struct lp_ctx {
     vg_arena *arena;
     lp_batch *out;
+    const char *body_end;
     /* the current physical line: [ls, le) without its "\r\n" */
     const char *ls, *le;
+    bool keys_escaped; /* some tag or field key of the line has escapes */
     uint32_t line_no;
     /* the current line's error */
     const char *err_at;
@@ -358,6 +375,48 @@ static inline void set_slice(lp_slice *s, const char *p, const char *e, bool esc
 /* Values                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* Eight digit values (0..9, the first in the lowest byte) to their number. */
+static inline uint64_t swar8(uint64_t x)
+{
+    x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFull;
+    x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
+    return (x * 10000 + (x >> 32)) & 0xFFFFFFFFull;
+}
+
+/* Appends the run of digits at p to *m (m = m * 10^k + run) and returns its end.
+ * It reads eight bytes at a time and finds where the run stops without a branch per
+ * digit, because the number of digits varies from value to value and a mispredicted
+ * loop exit costs more than the arithmetic. A load may cross the line end: the byte
+ * there is '\n' or '\r' (never a digit) unless it is the end of the body, which
+ * bounds every load. *m is exact only while the total stays within 19 digits; the
+ * caller counts digits. */
+static inline const char *eat_digits(const char *p, const char *e, const char *body_end,
+                                     uint64_t *m)
+{
+    uint64_t v = *m;
+    while (body_end - p >= 8) {
+        uint64_t w = load64(p), x = w - 0x3030303030303030ull;
+        /* high bit set in every byte below '0' (x wraps) or above '9' (w + 0x46 >= 0x80) */
+        uint64_t stop = (x | (w + 0x4646464646464646ull)) & 0x8080808080808080ull;
+        if (!stop) {
+            v = v * 100000000u + swar8(x);
+            p += 8;
+            continue;
+        }
+        int n = __builtin_ctzll(stop) >> 3;
+        if (n) {
+            v = v * pow10_u64[n] + swar8(x << (64 - 8 * n));
+            p += n;
+        }
+        *m = v;
+        return p;
+    }
+    while (p < e && IS_DIGIT(*p))
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    *m = v;
+    return p;
+}
+
 /* The longest number at p: int `-?D+i`, uint `D+u`, else float
  * `-?D+(.D+)?([eE][+-]?D+)?`. What follows it is the caller's business (a stray
  * byte there is trailing content, as in Core). */
@@ -368,20 +427,15 @@ static int parse_number(lp_ctx *c, const char *p, const char *e, lp_field *f, co
     p += neg;
     const char *ds = p;
     uint64_t m = 0;
-    /* Nineteen digits never overflow u64; the loop needs no check. */
-    const char *lim = e - p > 19 ? p + 19 : e;
-    while (p < lim && IS_DIGIT(*p))
-        m = m * 10 + (uint64_t)(*p++ - '0');
+    p = eat_digits(p, e, c->body_end, &m);
     if (p == ds)
         return P_NOMATCH;
-    bool longnum = p < e && IS_DIGIT(*p);
-    while (p < e && IS_DIGIT(*p))
-        p++;
     const char *de = p;
+    bool exact = de - ds <= 19;
     char q[QUOTE_BYTES];
 
     if (p < e && *p == 'i') {
-        if ((longnum && !u64_long(ds, de, &m)) || m > (uint64_t)INT64_MAX + neg)
+        if ((!exact && !u64_long(ds, de, &m)) || m > (uint64_t)INT64_MAX + neg)
             return fail(c, s, "Unable to parse integer value %s", quote(q, sizeof q, s, de, 64));
         f->type = LP_INT;
         f->v.i = neg ? (int64_t)(0 - m) : (int64_t)m;
@@ -389,7 +443,7 @@ static int parse_number(lp_ctx *c, const char *p, const char *e, lp_field *f, co
         return P_OK;
     }
     if (p < e && *p == 'u' && !neg) {
-        if (longnum && !u64_long(ds, de, &m))
+        if (!exact && !u64_long(ds, de, &m))
             return fail(c, s, "Unable to parse unsigned integer value %s",
                         quote(q, sizeof q, s, de, 64));
         f->type = LP_UINT;
@@ -398,15 +452,14 @@ static int parse_number(lp_ctx *c, const char *p, const char *e, lp_field *f, co
         return P_OK;
     }
 
-    /* A float. nd counts every mantissa digit; past 19 the fast path is off. */
-    int nd = (int)(de - ds), e10 = 0;
+    /* A float: the mantissa digits go on accumulating in m through the fraction. */
+    int e10 = 0;
     if (e - p > 1 && *p == '.' && IS_DIGIT(p[1])) {
-        for (p++; p < e && IS_DIGIT(*p); p++, nd++) {
-            if (nd < 19) {
-                m = m * 10 + (uint64_t)(*p - '0');
-                e10--;
-            }
-        }
+        const char *fs = ++p;
+        p = eat_digits(p, e, c->body_end, &m);
+        exact = exact && (p - fs) + (de - ds) <= 19;
+        if (exact)
+            e10 = -(int)(p - fs);
     }
     if (p < e && (*p == 'e' || *p == 'E')) {
         const char *x = p + 1;
@@ -423,15 +476,18 @@ static int parse_number(lp_ctx *c, const char *p, const char *e, lp_field *f, co
         }
     }
     double d;
-    if (nd > 19 || !f64_fast(m, e10, &d)) {
-        if (f64_slow(ds, (size_t)(p - ds), &d) != VG_OK)
-            return P_NOMEM;
+    f->type = LP_FLOAT;
+    *endp = p;
+    if (exact && f64_fast(m, e10, &d)) {
+        /* the fast path cannot overflow: at most 2^53 * 1e22 */
+        f->v.f = neg ? -d : d;
+        return P_OK;
     }
+    if (f64_slow(ds, (size_t)(p - ds), &d) != VG_OK)
+        return P_NOMEM;
     if (isinf(d))
         return fail(c, s, "Unable to parse floating-point value %s", quote(q, sizeof q, s, p, 64));
-    f->type = LP_FLOAT;
     f->v.f = neg ? -d : d;
-    *endp = p;
     return P_OK;
 }
 
@@ -524,15 +580,10 @@ static int parse_time(lp_ctx *c, const char *p, const char *e, int64_t *t, const
     p += neg;
     const char *ds = p;
     uint64_t m = 0;
-    const char *lim = e - p > 19 ? p + 19 : e;
-    while (p < lim && IS_DIGIT(*p))
-        m = m * 10 + (uint64_t)(*p++ - '0');
+    p = eat_digits(p, e, c->body_end, &m);
     if (p == ds)
         return P_NOMATCH;
-    bool longnum = p < e && IS_DIGIT(*p);
-    while (p < e && IS_DIGIT(*p))
-        p++;
-    if ((longnum && !u64_long(ds, p, &m)) || m > (uint64_t)INT64_MAX + neg) {
+    if ((p - ds > 19 && !u64_long(ds, p, &m)) || m > (uint64_t)INT64_MAX + neg) {
         char q[QUOTE_BYTES];
         return fail(c, s, "Unable to parse timestamp value %s", quote(q, sizeof q, s, p, 64));
     }
@@ -579,20 +630,6 @@ static inline lp_field *push_field(lp_ctx *c)
 /* Duplicate keys                                                           */
 /* ------------------------------------------------------------------------ */
 
-static inline uint64_t load64(const char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static inline uint32_t load32(const char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 static uint32_t hash_bytes(const char *p, size_t n)
 {
     const uint64_t k = 0x9E3779B97F4A7C15ull;
@@ -632,21 +669,47 @@ static int key_hash(lp_ctx *c, lp_slice s, uint32_t *h)
     return P_OK;
 }
 
+/* A one-byte signature of an unescaped key from its length and its first and last
+ * two bytes: far cheaper than hashing the key, and different for the usual families
+ * of names (f0..f9, s_1..s_21, host/region/...). Equal keys have equal signatures. */
+static inline uint32_t key_sig(lp_slice k)
+{
+    uint32_t n = k.len, a = (uint8_t)k.ptr[0], z = (uint8_t)k.ptr[n - 1];
+    uint32_t y = n > 1 ? (uint8_t)k.ptr[n - 2] : 0;
+    return ((n * 0x10001u + (a << 24) + (y << 8) + z) * 0x9E3779B1u) >> 24;
+}
+
+#define KEY_AT(base, stride, i) (*(const lp_slice *)((base) + (size_t)(i) * (stride)))
+
+/* The common case: few keys, none escaped. A key is compared with the earlier ones
+ * only when its signature's filter bit is already set. */
+static long find_dup_small(const char *base, size_t stride, uint32_t n)
+{
+    uint64_t seen[4] = {0, 0, 0, 0};
+    uint8_t sig[DUP_SIG_MAX];
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t h = key_sig(KEY_AT(base, stride, i));
+        uint64_t bit = 1ull << (h & 63);
+        sig[i] = (uint8_t)h;
+        if (seen[h >> 6] & bit) {
+            for (uint32_t j = 0; j < i; j++)
+                if (sig[j] == h && key_eq(KEY_AT(base, stride, i), KEY_AT(base, stride, j)))
+                    return i;
+        }
+        seen[h >> 6] |= bit;
+    }
+    return -1;
+}
+
 /* Finds the first key (in line order) equal to an earlier one; *dup = its index or
  * -1. Keys are read through `stride` so tags and fields share the code. */
 static int find_dup(lp_ctx *c, const char *base, size_t stride, uint32_t n, long *dup)
 {
-#define KEY(i) (*(const lp_slice *)(base + (size_t)(i)*stride))
-    *dup = -1;
-    if (n <= DUP_PAIRWISE_MAX) {
-        for (uint32_t i = 1; i < n; i++)
-            for (uint32_t j = 0; j < i; j++)
-                if (key_eq(KEY(i), KEY(j))) {
-                    *dup = i;
-                    return P_OK;
-                }
+    if (n <= DUP_SIG_MAX && !c->keys_escaped) {
+        *dup = find_dup_small(base, stride, n);
         return P_OK;
     }
+    *dup = -1;
     size_t cap = 16;
     while (cap < (size_t)n * 2)
         cap *= 2;
@@ -663,7 +726,7 @@ static int find_dup(lp_ctx *c, const char *base, size_t stride, uint32_t n, long
     memset(tab, 0, cap * 2 * sizeof(uint32_t));
     for (uint32_t i = 0; i < n; i++) {
         uint32_t h;
-        if (key_hash(c, KEY(i), &h) != P_OK)
+        if (key_hash(c, KEY_AT(base, stride, i), &h) != P_OK)
             return P_NOMEM;
         size_t slot = h & (cap - 1);
         for (;; slot = (slot + 1) & (cap - 1)) {
@@ -673,14 +736,14 @@ static int find_dup(lp_ctx *c, const char *base, size_t stride, uint32_t n, long
                 tab[slot * 2 + 1] = h;
                 break;
             }
-            if (tab[slot * 2 + 1] == h && key_eq(KEY(i), KEY(idx - 1))) {
+            if (tab[slot * 2 + 1] == h &&
+                key_eq(KEY_AT(base, stride, i), KEY_AT(base, stride, idx - 1))) {
                 *dup = i;
                 return P_OK;
             }
         }
     }
     return P_OK;
-#undef KEY
 }
 
 static int check_dups(lp_ctx *c)
@@ -754,6 +817,7 @@ static int parse_tags(lp_ctx *c, const char **pp, const char *e)
             return P_NOMEM;
         set_slice(&t->key, ks, ke, kesc);
         set_slice(&t->val, vs, p, vesc);
+        c->keys_escaped |= kesc;
         if (p == e || *p != ',')
             break;
         p++;
@@ -801,6 +865,7 @@ static int parse_fields(lp_ctx *c, const char **pp, const char *e)
             return r == P_NOMATCH ? field_failed(c, p, comma, e) : r;
         }
         set_slice(&f->key, ks, ke, kesc);
+        c->keys_escaped |= kesc;
         if (p == e || *p != ',')
             break;
         comma = p++;
@@ -834,6 +899,7 @@ static int parse_line(lp_ctx *c, const char *p, const char *e, lp_line *ln)
 
     c->ntags = 0;
     c->nfields = 0;
+    c->keys_escaped = false;
     if (p < e && *p == ',') {
         p++;
         if ((r = parse_tags(c, &p, e)) != P_OK)
@@ -987,6 +1053,7 @@ int lp_parse(const char *body, size_t len, const lp_options *opt, vg_arena *aren
     memset(c, 0, offsetof(lp_ctx, tags_stack));
     c->arena = arena;
     c->out = out;
+    c->body_end = body + len;
     c->tags = c->tags_stack;
     c->tags_cap = TAGS_STACK;
     c->fields = c->fields_stack;

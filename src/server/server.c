@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef VIGIL_REVISION
@@ -210,7 +211,63 @@ typedef struct server {
     buffer *buf;
     ingest *ig;
     http_server *http;
+    pthread_t ticker;
+    bool ticker_started;
+    pthread_mutex_t tick_lock;
+    pthread_cond_t tick_cond;
+    bool stopping;
 } server;
+
+/* How often background work runs: makes `no_sync` writes durable within this time
+ * even when no other writer forces a WAL flush (Core flushes its WAL every 1 s). */
+#define TICK_NS (100 * VG_NS_PER_MS)
+
+static void *ticker_main(void *arg)
+{
+    server *s = arg;
+    pthread_mutex_lock(&s->tick_lock);
+    while (!s->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + TICK_NS;
+        ts.tv_sec += ns / VG_NS_PER_SEC;
+        ts.tv_nsec = ns % VG_NS_PER_SEC;
+        pthread_cond_timedwait(&s->tick_cond, &s->tick_lock, &ts);
+        if (s->stopping)
+            break;
+        pthread_mutex_unlock(&s->tick_lock);
+        uint64_t last = wal_last_seq(s->wal);
+        vg_err e;
+        if (last > wal_durable_seq(s->wal) && wal_sync(s->wal, last, &e) != VG_OK)
+            VG_ERROR("server", "background WAL flush failed: %s", e.msg);
+        pthread_mutex_lock(&s->tick_lock);
+    }
+    pthread_mutex_unlock(&s->tick_lock);
+    return NULL;
+}
+
+static int start_ticker(server *s, vg_err *e)
+{
+    pthread_mutex_init(&s->tick_lock, NULL);
+    pthread_cond_init(&s->tick_cond, NULL);
+    if (pthread_create(&s->ticker, NULL, ticker_main, s) != 0)
+        return vg_err_set(e, VG_EIO, "cannot start the background thread");
+    s->ticker_started = true;
+    return VG_OK;
+}
+
+static void stop_ticker(server *s)
+{
+    if (!s->ticker_started)
+        return;
+    pthread_mutex_lock(&s->tick_lock);
+    s->stopping = true;
+    pthread_cond_signal(&s->tick_cond);
+    pthread_mutex_unlock(&s->tick_lock);
+    pthread_join(s->ticker, NULL);
+    pthread_mutex_destroy(&s->tick_lock);
+    pthread_cond_destroy(&s->tick_cond);
+}
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -278,6 +335,7 @@ static int replay(server *s, vg_err *e)
 static void stop_server(server *s)
 {
     http_stop(s->http);
+    stop_ticker(s);
     ingest_free(s->ig);
     wal_close(s->wal); /* writes and syncs anything still pending */
     buffer_free(s->buf);
@@ -331,6 +389,8 @@ static int start(server *s, const catalog_limits *lim, int64_t flush_ns, size_t 
         rc = open_storage(s, lim, flush_ns, e);
     if (rc == VG_OK)
         rc = replay(s, e);
+    if (rc == VG_OK)
+        rc = start_ticker(s, e);
     if (rc != VG_OK)
         return rc;
     http_config hc = {.bind = s->cfg.http_bind, .max_request_bytes = max_body, .cat = s->cat,
