@@ -1,0 +1,82 @@
+/*
+ * query: the SQL engine. Hand-written lexer and recursive-descent parser to an AST,
+ * binder, logical plan, optimizer (constant folding, time-range and tag pushdown,
+ * projection pruning, top-K), and a vectorized executor over column batches.
+ *
+ * Results stream: query_run() hands formatted output to a write callback in pieces,
+ * so a large result is never built in memory first.
+ *
+ * Depends on: base, catalog, buffer (later parquet, store).
+ */
+#ifndef VIGIL_QUERY_H
+#define VIGIL_QUERY_H
+
+#include "base/base.h"
+#include "buffer/buffer.h"
+#include "catalog/catalog.h"
+
+typedef enum query_format {
+    QUERY_FORMAT_JSON = 0, /* a JSON array of row objects, nulls omitted */
+    QUERY_FORMAT_JSONL,    /* one JSON object per line */
+    QUERY_FORMAT_CSV,      /* header row, then rows */
+    QUERY_FORMAT_PRETTY,   /* an ASCII table */
+} query_format;
+
+/* Parses "json", "jsonl"/"json_lines", "csv", "pretty". */
+int query_parse_format(const char *s, query_format *out, vg_err *e);
+const char *query_format_content_type(query_format f);
+
+typedef struct query_engine query_engine;
+
+typedef struct query_options {
+    size_t mem_budget_bytes;  /* per query; 0 = 20% of RAM */
+    int64_t timeout_ns;       /* per query; 0 = none */
+    uint32_t query_log_size;  /* entries kept for system.queries; 0 = 1000 */
+} query_options;
+
+int query_engine_new(catalog *cat, buffer *buf, const query_options *opt, query_engine **out,
+                     vg_err *e);
+void query_engine_free(query_engine *q);
+
+/* A named parameter for `$name` placeholders. The value is given as JSON text
+ * (a string, number, boolean or null), as the HTTP `params` object carries it. */
+typedef struct query_param {
+    const char *name;
+    const char *json_value;
+} query_param;
+
+/* Receives formatted output. Returning non-zero aborts the query (client gone). */
+typedef int (*query_write_fn)(void *ctx, const char *data, size_t len);
+
+typedef struct query_request {
+    const char *db; /* database name (NUL-terminated) */
+    const char *sql;
+    size_t sql_len;
+    const query_param *params;
+    size_t nparams;
+    query_format format;
+} query_request;
+
+/* Error classes, for the HTTP status: */
+typedef enum query_error_kind {
+    QUERY_ERR_NONE = 0,
+    QUERY_ERR_DB_NOT_FOUND, /* 404 `{"error":"query error: database not found: foo"}` */
+    QUERY_ERR_USER,         /* 400: syntax, unknown table/column, type errors */
+    QUERY_ERR_UNSUPPORTED,  /* 405: valid SQL that Vigil does not implement */
+    QUERY_ERR_RESOURCES,    /* 500 (Core: resources exhausted): memory budget, timeout */
+    QUERY_ERR_INTERNAL,     /* 500 */
+} query_error_kind;
+
+typedef struct query_outcome {
+    query_error_kind kind;
+    bool started;   /* output had begun when the error happened (body is truncated) */
+    uint64_t rows;
+} query_outcome;
+
+/* Runs one statement and streams the formatted result to `write`. Errors before
+ * any output leave out->started false so the caller can send a proper error
+ * response; e->msg is the user-facing message (positions as line:column). */
+int query_run(query_engine *q, const query_request *req, query_write_fn write, void *ctx,
+              query_outcome *out, vg_err *e);
+
+#endif /* VIGIL_QUERY_H */
