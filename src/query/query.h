@@ -73,9 +73,23 @@ typedef struct query_outcome {
     uint64_t rows;
 } query_outcome;
 
-/* Runs one statement and streams the formatted result to `write`. Errors before
- * any output leave out->started false so the caller can send a proper error
- * response; e->msg is the user-facing message (positions as line:column). */
+/* Pull-style streaming, for the HTTP server (libmicrohttpd asks for the body piece
+ * by piece). query_open parses, plans and opens the statement: every user error
+ * (syntax, unknown table, types) surfaces here, before any output, so the caller can
+ * still choose the status code. */
+typedef struct query_cursor query_cursor;
+int query_open(query_engine *q, const query_request *req, query_cursor **out,
+               query_outcome *outcome, vg_err *e);
+/* Fills buf with up to max (>= 4096) bytes of formatted output. Returns the number of
+ * bytes, 0 at the end, or -1 on an error during execution (e set; the output so far
+ * is truncated, as in Core). */
+long query_read(query_cursor *cur, char *buf, size_t max, vg_err *e);
+/* Finishes the query (recording it in system.queries) and frees it. */
+void query_close(query_cursor *cur, query_outcome *outcome);
+
+/* Convenience: open + read until the end + close, pushing output to `write`. Errors
+ * before any output leave out->started false; e->msg is the user-facing message
+ * (positions as line:column). */
 int query_run(query_engine *q, const query_request *req, query_write_fn write, void *ctx,
               query_outcome *out, vg_err *e);
 
