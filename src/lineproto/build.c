@@ -71,8 +71,8 @@ static bool check(lp_builder *b, const char *what, const char *s, size_t len, ui
     for (size_t i = 0; i < len; i++) {
         uint8_t k = etab[(uint8_t)s[i]];
         if (k & forbid) {
-            problem(b, "%s `%.*s` contains %s, which line protocol cannot carry", what,
-                    SHOWN(len), s, char_name((uint8_t)s[i]));
+            problem(b, "%s `%.*s` contains %s, which line protocol cannot carry", what, SHOWN(len),
+                    s, char_name((uint8_t)s[i]));
             return false;
         }
         escaped_len += (k & esc) != 0;

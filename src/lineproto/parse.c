@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 /* ------------------------------------------------------------------------ */
 /* Byte classes                                                             */
@@ -75,9 +76,15 @@ static size_t unescape_with(lp_slice s, char *out, uint8_t escapable)
     return n;
 }
 
-size_t lp_unescape(lp_slice s, char *out) { return unescape_with(s, out, C_ESC_N); }
+size_t lp_unescape(lp_slice s, char *out)
+{
+    return unescape_with(s, out, C_ESC_N);
+}
 
-size_t lp_unescape_measurement(lp_slice s, char *out) { return unescape_with(s, out, C_ESC_M); }
+size_t lp_unescape_measurement(lp_slice s, char *out)
+{
+    return unescape_with(s, out, C_ESC_M);
+}
 
 size_t lp_unescape_string_field(lp_slice s, char *out)
 {
@@ -189,13 +196,23 @@ static bool f64_fast(uint64_t m, int e10, double *out)
     return true;
 }
 
+/* Set once per process: the C locale for strtod_l, and the seed of the key hash
+ * (the kernel's AT_RANDOM bytes), so a client cannot craft keys that pile up in one
+ * stretch of the duplicate table and make a wide line quadratic. */
+static locale_t c_locale;
+static uint64_t hash_seed = 0x2545F4914F6CDD1Dull;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void once_init(void)
+{
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    const void *r = (const void *)getauxval(AT_RANDOM);
+    if (r)
+        memcpy(&hash_seed, r, sizeof hash_seed);
+}
+
 /* The rare case (over 19 digits, or an exponent out of the fast range) goes to
  * strtod, in the C locale whatever the process locale is. */
-static locale_t c_locale;
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-
-static void c_locale_init(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
-
 static int f64_slow(const char *s, size_t n, double *out)
 {
     char stack[128];
@@ -204,7 +221,7 @@ static int f64_slow(const char *s, size_t n, double *out)
         return VG_ENOMEM;
     memcpy(buf, s, n);
     buf[n] = '\0';
-    pthread_once(&c_locale_once, c_locale_init);
+    pthread_once(&once, once_init);
     *out = c_locale ? strtod_l(buf, NULL, c_locale) : strtod(buf, NULL);
     if (buf != stack)
         vg_free(buf);
@@ -217,7 +234,8 @@ static bool u64_long(const char *p, const char *e, uint64_t *out)
 {
     uint64_t v = 0;
     for (; p < e; p++) {
-        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+        if (__builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
             return false;
     }
     *out = v;
@@ -633,7 +651,7 @@ static inline lp_field *push_field(lp_ctx *c)
 static uint32_t hash_bytes(const char *p, size_t n)
 {
     const uint64_t k = 0x9E3779B97F4A7C15ull;
-    uint64_t h = (n + 1) * k;
+    uint64_t h = ((n + 1) ^ hash_seed) * k;
     if (n >= 8) {
         size_t i = 0;
         for (; i + 8 < n; i += 8)
@@ -710,6 +728,7 @@ static int find_dup(lp_ctx *c, const char *base, size_t stride, uint32_t n, long
         return P_OK;
     }
     *dup = -1;
+    pthread_once(&once, once_init);
     size_t cap = 16;
     while (cap < (size_t)n * 2)
         cap *= 2;
@@ -765,8 +784,7 @@ static int check_dups(lp_ctx *c)
             return P_NOMEM;
         if (dup >= 0) {
             lp_slice k = c->fields[dup].key;
-            return fail(c, k.ptr,
-                        "invalid line protocol - multiple instances of '%s' field found",
+            return fail(c, k.ptr, "invalid line protocol - multiple instances of '%s' field found",
                         name_for_msg(name, sizeof name, k));
         }
     }
@@ -835,8 +853,7 @@ static int field_failed(lp_ctx *c, const char *at, const char *comma, const char
     if (c->nfields == 0)
         return fail(c, at, "No fields were provided");
     const char *from = c->nfields == 1 && comma + 1 < e ? comma + 1 : comma;
-    return fail(c, at, "Could not parse entire line. Found trailing content: %s",
-                Q10(q, from, e));
+    return fail(c, at, "Could not parse entire line. Found trailing content: %s", Q10(q, from, e));
 }
 
 static int parse_fields(lp_ctx *c, const char **pp, const char *e)
@@ -969,9 +986,8 @@ static uint32_t column_of(const lp_ctx *c, const char *at)
 static int add_error(lp_ctx *c)
 {
     lp_batch *out = c->out;
-    if (out->nerrors == out->caps[1] &&
-        !grow_array(c->arena, (void **)&out->errors, out->nerrors, &out->caps[1],
-                    sizeof(lp_error), 4))
+    if (out->nerrors == out->caps[1] && !grow_array(c->arena, (void **)&out->errors, out->nerrors,
+                                                    &out->caps[1], sizeof(lp_error), 4))
         return VG_ENOMEM;
     lp_error *er = &out->errors[out->nerrors++];
     er->line_no = c->line_no;
@@ -1027,9 +1043,8 @@ static int parse_body(lp_ctx *c, const char *body, size_t len, bool stop_at_firs
         if (s == le || *s == '#')
             continue;
 
-        if (out->nlines == out->caps[0] &&
-            !grow_array(c->arena, (void **)&out->lines, out->nlines, &out->caps[0],
-                        sizeof(lp_line), first))
+        if (out->nlines == out->caps[0] && !grow_array(c->arena, (void **)&out->lines, out->nlines,
+                                                       &out->caps[0], sizeof(lp_line), first))
             return VG_ENOMEM;
         lp_line *ln = &out->lines[out->nlines];
         int r = parse_line(c, s, le, ln);
@@ -1053,7 +1068,7 @@ int lp_parse(const char *body, size_t len, const lp_options *opt, vg_arena *aren
     memset(c, 0, offsetof(lp_ctx, tags_stack));
     c->arena = arena;
     c->out = out;
-    c->body_end = body + len;
+    c->body_end = len ? body + len : body; /* NULL + 0 is undefined */
     c->tags = c->tags_stack;
     c->tags_cap = TAGS_STACK;
     c->fields = c->fields_stack;

@@ -10,10 +10,12 @@ static const struct {
     const char *name;
     lp_precision p;
 } prec_names[] = {
-    {"auto", LP_PREC_AUTO},       {"s", LP_PREC_S},   {"second", LP_PREC_S},
-    {"ms", LP_PREC_MS},           {"millisecond", LP_PREC_MS},
-    {"us", LP_PREC_US},           {"u", LP_PREC_US},  {"microsecond", LP_PREC_US},
-    {"ns", LP_PREC_NS},           {"n", LP_PREC_NS},  {"nanosecond", LP_PREC_NS},
+    {"auto", LP_PREC_AUTO},      {"s", LP_PREC_S},
+    {"second", LP_PREC_S},       {"ms", LP_PREC_MS},
+    {"millisecond", LP_PREC_MS}, {"us", LP_PREC_US},
+    {"u", LP_PREC_US},           {"microsecond", LP_PREC_US},
+    {"ns", LP_PREC_NS},          {"n", LP_PREC_NS},
+    {"nanosecond", LP_PREC_NS},
 };
 
 int lp_parse_precision(const char *s, size_t len, bool allow_auto, lp_precision *out, vg_err *e)

@@ -24,7 +24,10 @@ static lp_batch parse_n(const char *body, size_t n, bool stop)
     return b;
 }
 
-static lp_batch parse(const char *body) { return parse_n(body, strlen(body), false); }
+static lp_batch parse(const char *body)
+{
+    return parse_n(body, strlen(body), false);
+}
 
 /* Unescaped copies of slices, as C strings (rotating buffers so a CHECK can use two). */
 static char *slot(void)
@@ -77,11 +80,10 @@ static void err_at(int at, const char *body, size_t n, const char *msg, uint32_t
     if (b.nlines == 0 && b.nerrors == 1 && strcmp(b.errors[0].msg, msg) == 0 &&
         b.errors[0].column == col && b.errors[0].line_no == 1)
         return;
-    printf("FAIL %s (%s:%d): \"%.80s\"\n    got %zu lines, %zu errors", test_current_name,
-           __FILE__, at, body, b.nlines, b.nerrors);
+    printf("FAIL %s (%s:%d): \"%.80s\"\n    got %zu lines, %zu errors", test_current_name, __FILE__,
+           at, body, b.nlines, b.nerrors);
     if (b.nerrors)
-        printf(", line %u col %u \"%s\"", b.errors[0].line_no, b.errors[0].column,
-               b.errors[0].msg);
+        printf(", line %u col %u \"%s\"", b.errors[0].line_no, b.errors[0].column, b.errors[0].msg);
     printf("\n    expected col %u \"%s\"\n", col, msg);
     test_failures_in_current++;
 }
@@ -306,7 +308,10 @@ static void test_escapes_tags_and_fields(void)
     }
 }
 
-static lp_slice sl(const char *s) { return (lp_slice){s, (uint32_t)strlen(s), true}; }
+static lp_slice sl(const char *s)
+{
+    return (lp_slice){s, (uint32_t)strlen(s), true};
+}
 
 static void test_unescape_functions(void)
 {
@@ -398,19 +403,17 @@ static void test_value_errors(void)
     fresh();
     ERR("m v=9223372036854775808i", "Unable to parse integer value `9223372036854775808`", 5);
     ERR("m v=-9223372036854775809i", "Unable to parse integer value `-9223372036854775809`", 5);
-    ERR("m v=123456789012345678901234i",
-        "Unable to parse integer value `123456789012345678901234`", 5);
+    ERR("m v=123456789012345678901234i", "Unable to parse integer value `123456789012345678901234`",
+        5);
     ERR("m v=18446744073709551616u",
         "Unable to parse unsigned integer value `18446744073709551616`", 5);
     ERR("m v=1e999", "Unable to parse floating-point value `1e999`", 5);
     ERR("m a=1,v=-1.5e400", "Unable to parse floating-point value `-1.5e400`", 9);
-    ERR("m v=1 99999999999999999999", "Unable to parse timestamp value `99999999999999999999`",
-        7);
-    ERR("m v=1 -9223372036854775809", "Unable to parse timestamp value `-9223372036854775809`",
-        7);
+    ERR("m v=1 99999999999999999999", "Unable to parse timestamp value `99999999999999999999`", 7);
+    ERR("m v=1 -9223372036854775809", "Unable to parse timestamp value `-9223372036854775809`", 7);
     /* what is not a value at all fails the field: the first field is "no fields" */
-    const char *not_values[] = {".5", "-.5", "+5", "+1i", "NaN", "inf", "-inf", "--1",
-                                ".e3", "x",   "\"abc", "abc\"", "", " 1", "-"};
+    const char *not_values[] = {".5",  "-.5", "+5",    "+1i",   "NaN", "inf", "-inf", "--1",
+                                ".e3", "x",   "\"abc", "abc\"", "",    " 1",  "-"};
     for (size_t i = 0; i < sizeof not_values / sizeof not_values[0]; i++) {
         char body[64];
         snprintf(body, sizeof body, "m v=%s", not_values[i]);
@@ -490,8 +493,7 @@ static void test_structure_errors(void)
     ERR("m,t v=1", "Tag set malformed: could not find equals sign in `t v=1`", 4);
     ERR("m,t", "Tag set malformed: could not find equals sign in `t`", 4);
     ERR("m,t=1,u v=1", "Tag set malformed: could not find equals sign in `t=1,u v=1`", 8);
-    ERR("m,t=1,u=2,w v=1", "Tag set malformed: could not find equals sign in `t=1,u=2,w ...`",
-        12);
+    ERR("m,t=1,u=2,w v=1", "Tag set malformed: could not find equals sign in `t=1,u=2,w ...`", 12);
     ERR("m,,", "Tag set malformed: could not find equals sign in `,`", 4);
     ERR("m,t\tx=1 v=1", "Tag set malformed: could not find equals sign in `t\tx=1 v=1`", 4);
     ERR("m,t= v=1", "Expected tag value, got ` v=1`", 5);
@@ -588,8 +590,10 @@ static void test_duplicates(void)
     for (int i = 0; i < 40; i++) {
         if (i == 35)
             col = n + 2;
-        n += (size_t)snprintf(body + n, sizeof body - n, i == 10 ? ",x,y=v" : i == 35 ? ",x\\,y=v"
-                                                                               : ",tag%d=v",
+        n += (size_t)snprintf(body + n, sizeof body - n,
+                              i == 10   ? ",x,y=v"
+                              : i == 35 ? ",x\\,y=v"
+                                        : ",tag%d=v",
                               i);
     }
     snprintf(body + n, sizeof body - n, " f=1");
@@ -598,6 +602,48 @@ static void test_duplicates(void)
     if (b.nerrors) {
         CHECK_STR(b.errors[0].msg, "Must not contain duplicate tags, but `x,y` was repeated");
         CHECK_INT(b.errors[0].column, col);
+    }
+}
+
+static void test_long_names_in_messages(void)
+{
+    fresh();
+    /* a wide line of long keys (hash path, 8-byte loads) with a long repeated key */
+    char body[8192], key[201];
+    memset(key, 'k', 200);
+    key[200] = '\0';
+    size_t n = (size_t)snprintf(body, sizeof body, "m ");
+    for (int i = 0; i < 70; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "a_rather_long_field_name_%d=1,", i);
+    size_t col = n + 1;
+    snprintf(body + n, sizeof body - n, "%s=1,a_rather_long_field_name_1=2,%s=3", key, key);
+    lp_batch b = parse(body);
+    CHECK_INT(b.nerrors, 1);
+    if (b.nerrors) {
+        CHECK_STR(b.errors[0].msg, "invalid line protocol - multiple instances of "
+                                   "'a_rather_long_field_name_1' field found");
+        CHECK_INT(b.errors[0].column, col + 203);
+    }
+    snprintf(body, sizeof body, "m %s=1,%s=2", key, key);
+    b = parse(body);
+    CHECK_INT(b.nerrors, 1);
+    if (b.nerrors) {
+        char want[256];
+        snprintf(want, sizeof want,
+                 "invalid line protocol - multiple instances of '%.89s...' field found", key);
+        CHECK_STR(b.errors[0].msg, want);
+    }
+    /* a long rest of line, in stray UTF-8 continuation bytes, is cut to fit */
+    memset(body, 0x80, 400);
+    memcpy(body, "m\t", 2);
+    body[400] = '\0';
+    b = parse(body);
+    CHECK_INT(b.nerrors, 1);
+    if (b.nerrors) {
+        const char *m = b.errors[0].msg;
+        CHECK(strncmp(m, "Expected at least one space character, got `\t\x80", 45) == 0);
+        CHECK(strlen(m) < 200);
+        CHECK(strcmp(m + strlen(m) - 4, "...`") == 0);
     }
 }
 
@@ -707,8 +753,8 @@ static void test_multiline(void)
     char *big = malloc(cap);
     size_t len = 0;
     for (int i = 0; i < 200000; i++)
-        len += (size_t)snprintf(big + len, cap - len, i % 1000 == 7 ? "x%d\n" : "m v=%di %d\n", i,
-                                i);
+        len +=
+            (size_t)snprintf(big + len, cap - len, i % 1000 == 7 ? "x%d\n" : "m v=%di %d\n", i, i);
     b = parse_n(big, len, false);
     CHECK_INT(b.nlines, 200000 - 200);
     CHECK_INT(b.nerrors, 200);
@@ -761,10 +807,12 @@ static void test_precision(void)
     struct {
         const char *s;
         lp_precision p;
-    } ok[] = {{"auto", LP_PREC_AUTO}, {"s", LP_PREC_S},   {"second", LP_PREC_S},
-              {"ms", LP_PREC_MS},     {"millisecond", LP_PREC_MS},
-              {"us", LP_PREC_US},     {"u", LP_PREC_US},  {"microsecond", LP_PREC_US},
-              {"ns", LP_PREC_NS},     {"n", LP_PREC_NS},  {"nanosecond", LP_PREC_NS}};
+    } ok[] = {{"auto", LP_PREC_AUTO},      {"s", LP_PREC_S},
+              {"second", LP_PREC_S},       {"ms", LP_PREC_MS},
+              {"millisecond", LP_PREC_MS}, {"us", LP_PREC_US},
+              {"u", LP_PREC_US},           {"microsecond", LP_PREC_US},
+              {"ns", LP_PREC_NS},          {"n", LP_PREC_NS},
+              {"nanosecond", LP_PREC_NS}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         CHECK_INT(lp_parse_precision(ok[i].s, strlen(ok[i].s), true, &p, &e), VG_OK);
         CHECK_INT(p, ok[i].p);
@@ -934,6 +982,34 @@ static void test_builder(void)
         CHECK_STR(e.msg, bad[i].msg);
         CHECK_INT(out.len, keep);
     }
+    /* more refusals: a second measurement, a NUL, an element over 1 MiB escaped */
+    lp_build_measurement(&b, "m", 1);
+    lp_build_measurement(&b, "n", 1);
+    lp_build_int(&b, "v", 1, 1);
+    CHECK_INT(lp_build_end(&b, false, 0, &e), VG_EINVAL);
+    CHECK_STR(e.msg, "a measurement was started before the previous line was ended");
+    CHECK_INT(out.len, keep);
+    lp_build_measurement(&b, "a\0b", 3);
+    lp_build_int(&b, "v", 1, 1);
+    CHECK_INT(lp_build_end(&b, false, 0, &e), VG_EINVAL);
+    CHECK_STR(e.msg, "measurement `a` contains a NUL byte, which line protocol cannot carry");
+    size_t big = VG_LIMIT_LP_STRING_BYTES / 2 + 1;
+    char *val = malloc(big);
+    memset(val, ',', big); /* each comma doubles once escaped */
+    lp_build_measurement(&b, "m", 1);
+    lp_build_tag(&b, "t", 1, val, big);
+    lp_build_int(&b, "v", 1, 1);
+    CHECK_INT(lp_build_end(&b, false, 0, &e), VG_EINVAL);
+    CHECK_STR(e.msg, "tag value `,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,...` is greater than 1MB");
+    lp_build_measurement(&b, "m", 1);
+    lp_build_tag(&b, "t", 1, val, big - 1);
+    lp_build_int(&b, "v", 1, 1);
+    CHECK_INT(lp_build_end(&b, false, 0, &e), VG_OK);
+    CHECK_INT(out.len, keep + 10 + 2 * (big - 1)); /* "\nm,t=" value " v=1i" */
+    out.len = keep;
+    out.data[keep] = '\0';
+    free(val);
+
     /* still usable afterwards */
     lp_build_measurement(&b, "n", 1);
     lp_build_bool(&b, "ok", 2, true);
@@ -995,12 +1071,12 @@ static bool same_slice(lp_slice a, lp_slice b, size_t (*un)(lp_slice, char *))
 static void test_round_trip(void)
 {
     fresh();
-    const char *body =
-        "cpu,host=server\\ 01,region=us\\,west usage_idle=98.5,usage_user=1.25 1700000000000000000\n"
-        "a\\\\,t\\\\=v\\\\ f\\\\=1\n"
-        "m\\=x,k=a=b,,c=d s=\"q\\\"uote \\\\ and \\x\",e=\"\",t=T,f=FALSE -1\n"
-        "w\\ eird\\,name,t=\\\\\\, x=1e-300,y=-0,z=123456789.123456789,u=0u,i=-0i\n"
-        "m\"q,\"k\"=\"v\" \"f\"=1.7976931348623157e308,g=4.9e-324,h=0.1 0\n";
+    const char *body = "cpu,host=server\\ 01,region=us\\,west usage_idle=98.5,usage_user=1.25 "
+                       "1700000000000000000\n"
+                       "a\\\\,t\\\\=v\\\\ f\\\\=1\n"
+                       "m\\=x,k=a=b,,c=d s=\"q\\\"uote \\\\ and \\x\",e=\"\",t=T,f=FALSE -1\n"
+                       "w\\ eird\\,name,t=\\\\\\, x=1e-300,y=-0,z=123456789.123456789,u=0u,i=-0i\n"
+                       "m\"q,\"k\"=\"v\" \"f\"=1.7976931348623157e308,g=4.9e-324,h=0.1 0\n";
     lp_batch p1 = parse(body);
     CHECK_INT(p1.nlines, 5);
     CHECK_INT(p1.nerrors, 0);
@@ -1068,8 +1144,9 @@ static size_t random_decimal(char *s)
     int kind = (int)(rnd() % 4);
     if (kind) {
         s[n++] = rnd() & 1 ? 'e' : 'E';
-        int x = kind == 1 ? (int)(rnd() % 45) - 22 : kind == 2 ? (int)(rnd() % 80) - 40
-                                                                 : (int)(rnd() % 660) - 330;
+        int x = kind == 1   ? (int)(rnd() % 45) - 22
+                : kind == 2 ? (int)(rnd() % 80) - 40
+                            : (int)(rnd() % 660) - 330;
         if (x >= 0 && rnd() % 3 == 0)
             s[n++] = '+';
         n += (size_t)sprintf(s + n, "%d", x);
@@ -1105,8 +1182,8 @@ static void test_float_vs_strtod(void)
         } else if (b.nlines != 1 || b.lines[0].fields[0].type != LP_FLOAT ||
                    memcmp(&b.lines[0].fields[0].v.f, &want, sizeof want) != 0) {
             if (bad++ < 10)
-                printf("FAIL %s: %s parsed as %.17g, strtod says %.17g\n", test_current_name,
-                       num, b.nlines ? b.lines[0].fields[0].v.f : 0.0, want);
+                printf("FAIL %s: %s parsed as %.17g, strtod says %.17g\n", test_current_name, num,
+                       b.nlines ? b.lines[0].fields[0].v.f : 0.0, want);
         }
         if (i % 4096 == 0)
             fresh();
@@ -1118,5 +1195,5 @@ static void test_float_vs_strtod(void)
 TEST_MAIN(test_full_line, test_minimal_and_spacing, test_blank_comment_crlf,
           test_escapes_measurement, test_escapes_tags_and_fields, test_unescape_functions,
           test_numbers, test_value_errors, test_structure_errors, test_backslash_errors,
-          test_duplicates, test_limits, test_multiline, test_out_of_memory, test_precision,
-          test_builder, test_round_trip, test_float_vs_strtod)
+          test_duplicates, test_long_names_in_messages, test_limits, test_multiline,
+          test_out_of_memory, test_precision, test_builder, test_round_trip, test_float_vs_strtod)

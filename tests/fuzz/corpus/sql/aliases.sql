@@ -1,0 +1,1 @@
+SELECT a AS x, b y, c "Z", d AS "from" FROM t AS u

@@ -1,0 +1,1 @@
+SELECT CASE WHEN a > 1 THEN 'hi' WHEN a < 0 THEN 'lo' ELSE 'mid' END, CASE x WHEN 1 THEN 'one' END FROM t

@@ -1,0 +1,1 @@
+SELECT CAST(a AS BIGINT), CAST(b AS double precision), c::varchar(10), d::decimal(10, 2), e::timestamp with time zone, f::bigint unsigned FROM t

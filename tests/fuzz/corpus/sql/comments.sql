@@ -1,0 +1,3 @@
+-- leading
+SELECT /* c /* nested */ */ a -- trailing
+FROM t /* end */

@@ -1,0 +1,1 @@
+SELECT date_bin(INTERVAL '1 minute', time) AS m, avg(v) FROM t GROUP BY 1 ORDER BY m

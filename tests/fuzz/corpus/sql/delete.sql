@@ -1,0 +1,1 @@
+DELETE FROM t WHERE time < '2026-01-01T00:00:00Z' AND host = 'x'

@@ -1,0 +1,1 @@
+SELECT EXTRACT(hour FROM time), extract(YEAR from t.time), EXTRACT('day' FROM time) FROM t

@@ -1,0 +1,1 @@
+SELECT -++++++extract+extract++++++++extract+++++++ESCAPE+++++ú+

@@ -1,0 +1,1 @@
+SELECT INTERVAL '0z' HOUR, Item1

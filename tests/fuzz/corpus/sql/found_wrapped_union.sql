@@ -1,0 +1,1 @@
+(SELECT a a LIMIT 1) UNION ALL (SELECT b u)

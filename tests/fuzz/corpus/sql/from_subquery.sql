@@ -1,0 +1,1 @@
+SELECT m FROM (SELECT max(v) AS m FROM t GROUP BY host) sub WHERE m > 1

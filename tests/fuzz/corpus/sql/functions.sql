@@ -1,0 +1,1 @@
+SELECT count(*), count(DISTINCT x), sum(ALL y), now(), coalesce(a, b, 0), left(s, 2), "MyFunc"(x), current_timestamp FROM t

@@ -1,0 +1,1 @@
+SELECT host, avg(v) FROM t GROUP BY host, 2 HAVING avg(v) > 10 AND count(*) > 1

@@ -1,0 +1,1 @@
+SELECT Foo, "Foo", "a ""b"" c", T.A, "My T"."C", t.from, température FROM "Cpu"

@@ -1,0 +1,1 @@
+SELECT INTERVAL '10 minutes', INTERVAL '1' HOUR, INTERVAL 3 DAYS, interval + 1

@@ -1,0 +1,1 @@
+SELECT AVG(s_2) AS s_2 FROM sensors WHERE time_cycles <= 15

@@ -1,0 +1,1 @@
+SELECT unit_number, max(time_cycles) FROM sensors GROUP BY unit_number

@@ -1,0 +1,1 @@
+SELECT * FROM sensors WHERE time >= now() - INTERVAL '10m' ORDER BY time DESC

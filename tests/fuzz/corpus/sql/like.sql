@@ -1,0 +1,1 @@
+SELECT * FROM t WHERE a LIKE 'x%' OR b NOT LIKE '_y' OR c ILIKE 'Z%' OR d NOT ILIKE 'q'

@@ -1,0 +1,1 @@
+SELECT * FROM t WHERE host = $host AND v > $min AND w < $1

@@ -1,0 +1,1 @@
+SELECT * FROM t WHERE NOT a = b OR c AND NOT d AND e <> f OR g != h

@@ -1,0 +1,1 @@
+SELECT a, (SELECT max(a) FROM t) FROM t WHERE v > (SELECT avg(v) FROM t)

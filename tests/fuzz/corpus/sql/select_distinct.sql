@@ -1,0 +1,1 @@
+SELECT DISTINCT host, region FROM cpu;

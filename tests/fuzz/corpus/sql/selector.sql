@@ -1,0 +1,1 @@
+SELECT selector_first(v, time)['value'], selector_last(v, time)['time'] FROM t

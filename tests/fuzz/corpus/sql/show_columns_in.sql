@@ -1,0 +1,1 @@
+show columns in system.parquet_files

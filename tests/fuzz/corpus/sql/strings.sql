@@ -1,0 +1,2 @@
+SELECT 'abc', '', 'it''s', '''', 'two
+lines', 'température'
