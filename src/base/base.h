@@ -47,6 +47,14 @@
 #define VG_LIMIT_WAL_RECORD_BYTES (1u << 30)
 /* A catalog log record bigger than this is corruption, not data. */
 #define VG_LIMIT_CATALOG_RECORD_BYTES (64u << 20)
+/* SQL text: hand-written and generated queries (long IN lists from dashboards) stay far
+ * below 1 MiB; the cap bounds the parser's work and memory for one request. */
+#define VG_LIMIT_SQL_BYTES (1u << 20)
+/* Nesting depth of SQL expressions and subqueries: the parser, binder, optimizer and
+ * evaluator all recurse over the tree, so this bounds their stack use (SQLite's
+ * SQLITE_MAX_EXPR_DEPTH plays the same role). A long a + b + c ... chain is a deep
+ * tree too. */
+#define VG_LIMIT_SQL_DEPTH 200
 
 /* ------------------------------------------------------------------------ */
 /* Result codes and the error object                                        */

@@ -128,17 +128,62 @@ size_t vg_fmt_i64(int64_t v, char *out)
     return vg_fmt_u64((uint64_t)v, out);
 }
 
+/* Writes the shortest digit string that reads back to v, then lays it out in plain
+ * decimal notation for exponents in [-7, 21) (as JavaScript does), else as d.ddde±x. */
 size_t vg_fmt_f64(double v, char *out)
 {
     if (isnan(v))
         return (size_t)sprintf(out, "NaN");
     if (isinf(v))
         return (size_t)sprintf(out, v < 0 ? "-inf" : "inf");
-    /* Shortest precision that reads back to the same double. */
-    for (int prec = 1; prec <= 17; prec++) {
-        int n = snprintf(out, 32, "%.*g", prec, v);
-        if (strtod(out, NULL) == v)
-            return (size_t)n;
+    char sci[40];
+    int prec = 1;
+    for (; prec <= 17; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec - 1, v);
+        if (strtod(sci, NULL) == v)
+            break;
     }
-    return (size_t)snprintf(out, 32, "%.17g", v);
+    if (prec > 17)
+        prec = 17;
+    /* sci is "[-]d[.ddd]e[+-]xx": collect the digits and the exponent. */
+    char digits[24];
+    int nd = 0, exp10 = 0;
+    size_t n = 0;
+    const char *p = sci;
+    if (*p == '-') {
+        out[n++] = '-';
+        p++;
+    }
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.')
+            digits[nd++] = *p;
+    if (*p == 'e')
+        exp10 = atoi(p + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    if (exp10 < -7 || exp10 >= 21) {
+        out[n++] = digits[0];
+        if (nd > 1) {
+            out[n++] = '.';
+            memcpy(out + n, digits + 1, (size_t)nd - 1);
+            n += (size_t)nd - 1;
+        }
+        return n + (size_t)sprintf(out + n, "e%s%d", exp10 < 0 ? "-" : "+", abs(exp10));
+    }
+    if (exp10 < 0) {
+        out[n++] = '0';
+        out[n++] = '.';
+        for (int i = -1; i > exp10; i--)
+            out[n++] = '0';
+        memcpy(out + n, digits, (size_t)nd);
+        n += (size_t)nd;
+    } else {
+        for (int i = 0; i <= exp10 || i < nd; i++) {
+            if (i == exp10 + 1)
+                out[n++] = '.';
+            out[n++] = i < nd ? digits[i] : '0';
+        }
+    }
+    out[n] = '\0';
+    return n;
 }

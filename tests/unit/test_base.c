@@ -55,6 +55,13 @@ static void test_buf_and_numbers(void)
     CHECK_MEM(out, vg_fmt_f64(0.1, out), "0.1");
     CHECK_MEM(out, vg_fmt_f64(1.0, out), "1");
     CHECK_MEM(out, vg_fmt_f64(-2.5e-300, out), "-2.5e-300");
+    CHECK_MEM(out, vg_fmt_f64(1000.0, out), "1000");
+    CHECK_MEM(out, vg_fmt_f64(123.456, out), "123.456");
+    CHECK_MEM(out, vg_fmt_f64(0.000123, out), "0.000123");
+    CHECK_MEM(out, vg_fmt_f64(1e21, out), "1e+21");
+    CHECK_MEM(out, vg_fmt_f64(1e-8, out), "1e-8");
+    CHECK_MEM(out, vg_fmt_f64(-0.0, out), "-0");
+    CHECK_MEM(out, vg_fmt_f64(1.7976931348623157e308, out), "1.7976931348623157e+308");
 }
 
 static void test_map(void)
