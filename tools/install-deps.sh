@@ -16,8 +16,26 @@ missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-echo "install-deps: installing$missing"
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+# Node.js and npm, for DuckDB (@duckdb/node-api) in tests/differential and bench/query.
+# Checked by command rather than by package: a nodejs build that bundles npm conflicts
+# with Debian's separate npm package.
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
+  { command -v node && command -v npm; } >/dev/null 2>&1 || missing="$missing nodejs npm"
+fi
+if [ -n "$missing" ]; then
+  echo "install-deps: installing$missing"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+# The npm packages pinned in tests/differential/package-lock.json, installed with
+# `npm ci` only when node_modules is missing or was installed from another lock file
+# (a copy of the lock file it came from is kept inside node_modules as the stamp).
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
+  diff_dir="$(dirname "$0")/../tests/differential"
+  if ! cmp -s "$diff_dir/package-lock.json" "$diff_dir/node_modules/.vigil-lock"; then
+    echo "install-deps: npm ci --prefix tests/differential"
+    npm ci --prefix "$diff_dir" --no-audit --no-fund --loglevel=error
+    cp "$diff_dir/package-lock.json" "$diff_dir/node_modules/.vigil-lock"
+  fi
+fi

@@ -237,8 +237,7 @@ static int read_response(int fd, rbuf *rb, int *status, bool *close_after, char 
                 if (fill(fd, rb) != 0)
                     return -1;
             if (sz > 0 && err_cap > 0 && err[0] == '\0')
-                snprintf(err, err_cap, "%.*s", (int)(sz < err_cap ? sz : err_cap - 1),
-                         rb->data);
+                snprintf(err, err_cap, "%.*s", (int)(sz < err_cap ? sz : err_cap - 1), rb->data);
             consume(rb, sz + 2);
             if (sz == 0)
                 break;
@@ -430,8 +429,8 @@ int main(int argc, char **argv)
 
     printf("%s: %d connection(s) x %d line(s)/request, %.1f s\n",
            cfg.single ? "single-line" : "batch", cfg.connections, cfg.lines, elapsed);
-    printf("  requests ok      %llu (%.1f/s), errors %llu\n",
-           (unsigned long long)ok, (double)ok / elapsed, (unsigned long long)errors);
+    printf("  requests ok      %llu (%.1f/s), errors %llu\n", (unsigned long long)ok,
+           (double)ok / elapsed, (unsigned long long)errors);
     printf("  lines/s          %.0f\n", lps);
     printf("  field values/s   %.0f\n", lps * FIELDS_PER_LINE);
     printf("  MB/s             %.1f\n", (double)bytes / elapsed / 1e6);

@@ -55,6 +55,19 @@
  * SQLITE_MAX_EXPR_DEPTH plays the same role). A long a + b + c ... chain is a deep
  * tree too. */
 #define VG_LIMIT_SQL_DEPTH 200
+/* Parquet reader caps for untrusted files (the parquet module; callers may lower them).
+ * A footer is metadata only, ~150 bytes per column chunk: 100,000 chunks fit in 16 MiB.
+ * Decoded, it takes a few times its size, so the cap also bounds that memory. */
+#define VG_LIMIT_PARQUET_FOOTER_BYTES (16u << 20)
+/* One page, compressed or not: writers cut pages near 1 MiB, and one line-protocol
+ * string is at most 1 MiB, so 256 MiB is corruption, not data. */
+#define VG_LIMIT_PARQUET_PAGE_BYTES (256u << 20)
+/* Rows of one row group: decoding allocates arrays of this many values (DuckDB writes
+ * 122,880 rows per group, Vigil 1 Mi by default). */
+#define VG_LIMIT_PARQUET_ROW_GROUP_ROWS (64u << 20)
+/* Nesting of Thrift structs in a footer or page header: Parquet's deepest is 5; the
+ * cap bounds the recursion that skips unknown fields. */
+#define VG_LIMIT_PARQUET_THRIFT_DEPTH 32
 
 /* ------------------------------------------------------------------------ */
 /* Result codes and the error object                                        */

@@ -32,7 +32,14 @@ typedef struct buf_table {
     size_t frozen_cap;
     uint64_t next_seq;
     uint64_t rows;
+    vg_map series; /* canonical tag set -> series_state*, for may_have_dups */
+    vg_buf key;    /* scratch for series keys (under mu) */
 } buf_table;
+
+/* The newest time written so far for one series of a table. */
+typedef struct series_state {
+    int64_t max_time;
+} series_state;
 
 typedef struct buf_db {
     ptr_vec *tables; /* of buf_table*, atomic */
@@ -178,8 +185,19 @@ static void release_list(buffer_chunk **list, size_t n)
     vg_free(list);
 }
 
+static void free_series(buf_table *t)
+{
+    size_t it = 0;
+    const vg_map_entry *en;
+    while (vg_map_next(&t->series, &it, &en))
+        vg_free(en->val);
+    vg_map_free(&t->series);
+    vg_buf_free(&t->key);
+}
+
 static void table_free(buf_table *t)
 {
+    free_series(t);
     size_t n;
     buffer_chunk **list = table_detach(t, &n);
     release_list(list, n);
@@ -251,6 +269,59 @@ static int new_active(buffer *b, buf_table *t, uint32_t ncols)
     return VG_OK;
 }
 
+/* Writes the row's series key: its tags ordered by column id, each as (col, len,
+ * bytes), so the same tag set always gives the same key whatever the line order. */
+static size_t series_key(const buffer_value *vals, uint32_t nvals, vg_buf *key)
+{
+    const buffer_value *tags[64];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < nvals; i++) {
+        if (vals[i].type != CATALOG_TAG)
+            continue;
+        if (n == 64)
+            break; /* more tags than that: the key covers the first 64, which only
+                      makes may_have_dups more conservative, never wrong */
+        uint32_t j = n++;
+        while (j > 0 && tags[j - 1]->col > vals[i].col) {
+            tags[j] = tags[j - 1];
+            j--;
+        }
+        tags[j] = &vals[i];
+    }
+    vg_buf_reset(key);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t hdr[2] = {tags[i]->col, tags[i]->v.s.len};
+        vg_buf_append(key, hdr, sizeof hdr);
+        vg_buf_append(key, tags[i]->v.s.p, tags[i]->v.s.len);
+    }
+    return key->len;
+}
+
+/* Flags the chunk when the row is not newer than everything its series had. */
+static int track_series(buf_table *t, buffer_chunk *c, int64_t time, const buffer_value *vals,
+                        uint32_t nvals)
+{
+    series_key(vals, nvals, &t->key);
+    if (t->key.oom)
+        return VG_ENOMEM;
+    const char *k = t->key.data ? t->key.data : "";
+    series_state *st = vg_map_get(&t->series, k, t->key.len);
+    if (!st) {
+        st = vg_malloc(sizeof *st);
+        if (!st || vg_map_put(&t->series, k, t->key.len, st) != VG_OK) {
+            vg_free(st);
+            return VG_ENOMEM;
+        }
+        st->max_time = time;
+        return VG_OK;
+    }
+    if (time <= st->max_time)
+        c->may_have_dups = true;
+    else
+        st->max_time = time;
+    return VG_OK;
+}
+
 static int table_append(buffer *b, buf_table *t, uint32_t ncols, int64_t time,
                         const buffer_value *vals, uint32_t nvals, uint64_t wal_seq, vg_err *e)
 {
@@ -272,6 +343,8 @@ static int table_append(buffer *b, buf_table *t, uint32_t ncols, int64_t time,
         if (rc != VG_OK)
             return rc == BUF_CHUNK_FULL ? vg_err_set(e, VG_EINTERNAL, "row too big for a chunk")
                                         : rc;
+        if (track_series(t, c, time, vals, nvals) != VG_OK)
+            goto oom;
         chunk_write_row(c, time, vals, nvals, wal_seq);
         t->rows++;
         return VG_OK;

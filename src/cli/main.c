@@ -34,6 +34,19 @@ const cli_command cli_commands[] = {
         .run = cli_write,
     },
     {
+        .name = "query",
+        .alias = "q",
+        .usage = "query [OPTIONS] --database <NAME> [QUERY]",
+        .max_positional = 1,
+        .summary = "Run a SQL query against a database",
+        .details = "The query is the argument, or the contents of --file. The result is\n"
+                   "printed as the server sends it: a table by default, or JSON, JSON lines\n"
+                   "or CSV with --format. On an error the server's message is printed and\n"
+                   "the command exits with status 1.",
+        .opts = cli_query_opts,
+        .run = cli_query,
+    },
+    {
         .group = "create",
         .name = "database",
         .usage = "create database [OPTIONS] <NAME>",

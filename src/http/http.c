@@ -35,6 +35,9 @@ static const http_route routes[] = {
      false},
     {"DELETE", "/api/v3/configure/database/retention_period", http_db_retention_clear,
      PERM_ADMIN, false},
+    /* Core does not check the Content-Type of query bodies: no json_body here. */
+    {"GET", "/api/v3/query_sql", http_query_sql_get, PERM_READ, false},
+    {"POST", "/api/v3/query_sql", http_query_sql_post, PERM_READ, false},
 };
 
 static const http_route *find_route(const char *method, const char *path)
@@ -256,14 +259,18 @@ static bool is_json_content_type(const char *ct)
 
 static enum MHD_Result send_response(http_server *s, http_req *r, http_resp *out)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        out->body.len, out->body.len ? out->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp = out->stream;
+    bool streamed = resp != NULL;
+    out->stream = NULL; /* destroyed below whatever happens: its free callback runs */
+    if (!resp)
+        resp = MHD_create_response_from_buffer(
+            out->body.len, out->body.len ? out->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return MHD_NO;
-    if (out->content_type && out->body.len)
+    if (out->content_type && (out->body.len || streamed))
         MHD_add_response_header(resp, "Content-Type", out->content_type);
     MHD_add_response_header(resp, "cluster-uuid", catalog_uuid(s->cfg.cat));
-    if (out->status < 400)
+    if (out->status < 400 && !strstr(out->extra_headers, "Access-Control-Allow-Origin:"))
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
     char *line = out->extra_headers;
     while (*line) {
@@ -447,8 +454,7 @@ int http_start(const http_config *cfg, http_server **out, vg_err *e)
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
         NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)256 * 1024, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_CONNECTION_TIMEOUT, 300u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        (size_t)256 * 1024, MHD_OPTION_CONNECTION_TIMEOUT, 300u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_END);
     if (!s->daemon) {
         vg_free(s);

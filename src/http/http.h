@@ -4,7 +4,7 @@
  * dispatcher checks method, size, encoding and content type once, so handlers only
  * see a complete, decompressed body. The wire contract is docs/http-api.md.
  *
- * Depends on: base, ingest, catalog (later query, persist, auth, engine).
+ * Depends on: base, ingest, catalog, query (later persist, auth, engine).
  */
 #ifndef VIGIL_HTTP_H
 #define VIGIL_HTTP_H
@@ -12,12 +12,14 @@
 #include "base/base.h"
 #include "catalog/catalog.h"
 #include "ingest/ingest.h"
+#include "query/query.h"
 
 typedef struct http_config {
     const char *bind;          /* "host:port"; port 0 picks a free one */
     size_t max_request_bytes;  /* body cap, also for decompressed bodies */
     catalog *cat;
     ingest *ingest;
+    query_engine *query;       /* serves /api/v3/query_sql; NULL answers 500 */
     const char *version;       /* Vigil's version for /ping */
     const char *revision;
 } http_config;

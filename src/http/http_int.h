@@ -23,6 +23,9 @@ typedef struct http_resp {
     const char *content_type; /* static string or NULL */
     vg_buf body;
     char extra_headers[512];  /* "Name: value\n" lines */
+    /* A streamed body (MHD_create_response_from_callback) sent instead of `body`;
+     * the dispatcher adds the common headers and hands it to libmicrohttpd. */
+    struct MHD_Response *stream;
 } http_resp;
 
 typedef void (*http_handler)(http_server *s, http_req *r, http_resp *out);
@@ -77,6 +80,8 @@ void http_db_update(http_server *s, http_req *r, http_resp *out);
 void http_db_delete(http_server *s, http_req *r, http_resp *out);
 void http_db_retention_set(http_server *s, http_req *r, http_resp *out);
 void http_db_retention_clear(http_server *s, http_req *r, http_resp *out);
+void http_query_sql_get(http_server *s, http_req *r, http_resp *out);
+void http_query_sql_post(http_server *s, http_req *r, http_resp *out);
 
 /* A UUID (v4 random, or v7 time-ordered) as 36 characters + NUL. */
 void http_uuid_v4(char out[37]);

@@ -138,6 +138,20 @@ static uint32_t column_of(const lp_line *l, const char *p)
     return (uint32_t)(p - l->text) + 1;
 }
 
+/* The timestamp is the last element of a line: walk back over trailing blanks,
+ * then over its digits and sign. */
+static uint32_t timestamp_column(const lp_line *l)
+{
+    uint32_t end = l->text_len;
+    while (end > 0 && (l->text[end - 1] == ' ' || l->text[end - 1] == '\r'))
+        end--;
+    uint32_t start = end;
+    while (start > 0 && ((l->text[start - 1] >= '0' && l->text[start - 1] <= '9') ||
+                         l->text[start - 1] == '-'))
+        start--;
+    return start + 1;
+}
+
 /* Records a per-line error in the result (message copied into the arena). */
 static int add_line_error(ingest_result *res, vg_arena *a, size_t *cap, const lp_line *l,
                           uint32_t column, const char *msg, bool limit)
@@ -350,7 +364,7 @@ static int validate_line(validator *v, const lp_line *l, resolved_row *row, char
         vg_err se;
         if (lp_scale_time(l->time, v->prec, &t_ns, &se) != VG_OK) {
             snprintf(msg, msgsz, "%s", se.msg);
-            *col_at = l->text_len; /* the timestamp ends the line */
+            *col_at = timestamp_column(l);
             return VG_EINVAL;
         }
     }
@@ -472,7 +486,7 @@ static int resolve_precision(const ingest_request *req, lp_precision *prec, vg_e
     const char *p = req->precision ? req->precision : (v3 ? "auto" : "ns");
     vg_err pe;
     if (lp_parse_precision(p, strlen(p), v3, prec, &pe) != VG_OK)
-        return vg_err_set(e, VG_EINVAL, "%s", pe.msg);
+        return vg_err_set(e, VG_EINVAL, "serde error: %s", pe.msg);
     return VG_OK;
 }
 

@@ -119,6 +119,7 @@ typedef struct qctx {
     size_t mem_budget;
     size_t mem_used;      /* charged bytes */
     int64_t deadline;     /* vg_mono_ns() deadline, 0 = none */
+    int64_t timeout_ns;   /* the configured timeout, for the timeout message */
     int64_t now_ns;       /* now() for the whole query */
     catalog *cat;
     buffer *buf;
@@ -195,6 +196,13 @@ typedef int (*qfunc_resolve_fn)(qtype *arg_types, uint32_t nargs, qtype *ret, vg
 /* Computes out (n rows) from evaluated args. */
 typedef int (*qfunc_exec_fn)(qctx *c, const qexpr *call, qvec *args, uint32_t nargs, uint32_t n,
                              qvec *out);
+/* Like qfunc_resolve_fn, for functions whose result type depends on the value of a
+ * literal argument (date_part('second', t) is Float64, date_part('year', t) Int64) or that
+ * check literal arguments at plan time (date_trunc's unit). lits[i] is argument i's value
+ * when it is a literal (or a folded constant), else NULL. When a function has it, the
+ * binder calls it instead of resolve. */
+typedef int (*qfunc_resolve_lit_fn)(qtype *arg_types, const qvalue *const *lits, uint32_t nargs,
+                                    qtype *ret, vg_err *e);
 
 struct qfunc {
     const char *name; /* lower case; operators by symbol: "+", "=", "and", "like", "||" */
@@ -203,6 +211,7 @@ struct qfunc {
     qfunc_resolve_fn resolve;
     qfunc_exec_fn exec;
     bool volatile_; /* now() is constant per query; random() would be volatile */
+    qfunc_resolve_lit_fn resolve_lit; /* optional, see above */
 };
 
 /* Looks up a scalar function or operator by name (NULL if none). */
@@ -231,6 +240,10 @@ struct qagg {
 };
 
 const qagg *qagg_find(const char *name);
+/* The DISTINCT form of an aggregate (count(DISTINCT x), sum(DISTINCT x), ...): its states
+ * keep a hash set per group and feed each distinct non-null value to the plain aggregate
+ * once. Use it for a qagg_call with distinct = true. NULL when the aggregate has none. */
+const qagg *qagg_find_distinct(const char *name);
 
 /* ---- operators ---- */
 
@@ -256,7 +269,9 @@ struct qop {
  * are inclusive bounds (INT64_MIN / INT64_MAX = unbounded); chunks whose time range
  * misses them are skipped and rows outside are dropped. tag_eq lists, per tag
  * column, the values it must equal (an IN list); chunks whose dictionary holds none
- * of them are skipped. `filter` is the residual predicate over the output columns
+ * of them are skipped and rows whose tag is NULL or another value are dropped (so
+ * the planner leaves such conjuncts out of the residual filter; a tag_eq column need
+ * not be among cols). `filter` is the residual predicate over the output columns
  * (may be NULL). Rows are deduplicated on (tag set, time) with later-wins per field
  * when dedup is true (always, for user tables). */
 typedef struct qscan_tag_eq {
@@ -318,8 +333,10 @@ typedef struct ast_stmt ast_stmt;
 /* Binds, plans, optimizes and builds the operator tree of one statement (planner.c).
  * EXPLAIN yields a values operator with the plan text (columns plan_type, plan).
  * Errors: VG_EINVAL (user error, message names line:column where it can),
- * VG_ENOTFOUND (unknown table: "table 'x' not found" + "; did you mean 'y'?"),
- * VG_EEXISTS never, VG_EINTERNAL for unimplemented pieces with a message saying so. */
+ * VG_ENOTFOUND (unknown table: "table 'x' not found at line 1, column 15. Did you mean
+ * 'y'?"), VG_EEXISTS never. Valid SQL that is not implemented is VG_EINVAL with a
+ * message starting "This feature is not implemented: " (query.c maps the prefix to
+ * QUERY_ERR_UNSUPPORTED); VG_EINTERNAL only for bugs. */
 int qplan_build(qctx *c, const ast_stmt *stmt, qop **root);
 
 /* system.queries rows from the engine's query log (query.c). */

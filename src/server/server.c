@@ -1,7 +1,7 @@
 /*
  * server/server.c: `vigil serve`. Owns the configuration (flags, each with a VIGIL_*
  * environment variable), start-up (directories, lock, catalog, WAL, buffer, replay,
- * HTTP), signal handling, and the clean shutdown on SIGINT/SIGTERM.
+ * query engine, HTTP), signal handling, and the clean shutdown on SIGINT/SIGTERM.
  *
  * On-disk layout under <data-dir>/<node-id>/:
  *   LOCK            flock()ed while a server runs, so two servers never share a dir
@@ -14,6 +14,7 @@
 #include "catalog/catalog.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
+#include "query/query.h"
 #include "wal/wal.h"
 
 #include <errno.h>
@@ -45,6 +46,9 @@ typedef struct server_config {
     const char *max_databases;
     const char *max_tables;
     const char *max_columns_per_table;
+    const char *exec_mem_pool_bytes;
+    const char *query_timeout;
+    const char *query_log_size;
     bool without_auth;
 } server_config;
 
@@ -80,6 +84,13 @@ static const flag_def flags[] = {
      "Most tables over all databases (Core: 2000)"},
     {"--max-columns-per-table", "VIGIL_MAX_COLUMNS_PER_TABLE", "10000",
      OFF(max_columns_per_table), "Most columns per table, including time (Core: 500)"},
+    {"--exec-mem-pool-bytes", "VIGIL_EXEC_MEM_POOL_BYTES", "20%", OFF(exec_mem_pool_bytes),
+     "Memory one query may use, in bytes (suffixes k, M, G) or as a percentage of RAM "
+     "(e.g. 20%); a query over it fails, the server and other queries go on"},
+    {"--query-timeout", "VIGIL_QUERY_TIMEOUT", "0", OFF(query_timeout),
+     "Longest a query may run, e.g. 30s or 5m (0 = no limit); a query over it fails"},
+    {"--query-log-size", "VIGIL_QUERY_LOG_SIZE", "1000", OFF(query_log_size),
+     "Finished queries remembered in system.queries"},
     {"--without-auth", "VIGIL_WITHOUT_AUTH", NULL, OFF(without_auth),
      "Accept requests without a token (tokens are not implemented yet, so this is the only "
      "mode today)"},
@@ -90,7 +101,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "Usage: vigil serve [OPTIONS]\n\n"
                "Runs the Vigil server: line-protocol writes over HTTP (InfluxDB v1, v2 and v3\n"
-               "write APIs), a durable WAL, and a columnar write buffer.\n\nOptions:\n");
+               "write APIs), a durable WAL, a columnar write buffer, and SQL queries\n"
+               "(/api/v3/query_sql).\n\nOptions:\n");
     for (size_t i = 0; i < NFLAGS; i++) {
         const flag_def *d = &flags[i];
         fprintf(f, "  %s%s\n      %s\n      [env: %s]%s%s%s\n", d->name, d->dflt ? " <VALUE>" : "",
@@ -176,7 +188,7 @@ static int parse_size(const char *s, const char *flag, size_t *out)
         end++;
     if (*end == 'B')
         end++;
-    if (errno || end == s || *end || v == 0 || v > (SIZE_MAX / mult)) {
+    if (errno || end == s || *end || v == 0 || v > (SIZE_MAX / mult) || s[0] == '-') {
         fprintf(stderr, "error: invalid value '%s' for %s: expected a positive number of bytes\n",
                 s, flag);
         return -1;
@@ -185,12 +197,33 @@ static int parse_size(const char *s, const char *flag, size_t *out)
     return 0;
 }
 
+/* A byte size, or a percentage of physical memory ("20%", as Core takes it). */
+static int parse_mem_size(const char *s, const char *flag, size_t *out)
+{
+    size_t len = strlen(s);
+    if (len == 0 || s[len - 1] != '%')
+        return parse_size(s, flag, out);
+    char *end;
+    errno = 0;
+    double pct = strtod(s, &end);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (errno || end != s + len - 1 || !(pct > 0 && pct <= 100) || pages <= 0 || page <= 0) {
+        fprintf(stderr, "error: invalid value '%s' for %s: expected bytes (e.g. 512M) or a "
+                        "percentage of RAM between 0%% and 100%% (e.g. 20%%)\n",
+                s, flag);
+        return -1;
+    }
+    double bytes = (double)pages * (double)page * pct / 100.0;
+    *out = bytes < 1 ? 1 : (size_t)bytes;
+    return 0;
+}
+
 static int parse_u32(const char *s, const char *flag, uint32_t *out)
 {
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v == 0 || v > UINT32_MAX) {
+    if (errno || end == s || *end || v == 0 || v > UINT32_MAX || s[0] == '-') {
         fprintf(stderr, "error: invalid value '%s' for %s: expected a positive integer\n", s,
                 flag);
         return -1;
@@ -210,6 +243,7 @@ typedef struct server {
     wal *wal;
     buffer *buf;
     ingest *ig;
+    query_engine *query;
     http_server *http;
     pthread_t ticker;
     bool ticker_started;
@@ -334,7 +368,8 @@ static int replay(server *s, vg_err *e)
 
 static void stop_server(server *s)
 {
-    http_stop(s->http);
+    http_stop(s->http); /* no query runs past this */
+    query_engine_free(s->query);
     stop_ticker(s);
     ingest_free(s->ig);
     wal_close(s->wal); /* writes and syncs anything still pending */
@@ -352,16 +387,12 @@ static void stop_server(server *s)
 static int make_root(server *s, vg_err *e)
 {
     const char *dir = s->cfg.data_dir;
+    char tmpl[] = "/tmp/vigil-memory-XXXXXX";
     if (strcmp(s->cfg.object_store, "memory") == 0) {
-        char tmpl[] = "/tmp/vigil-memory-XXXXXX";
         if (!mkdtemp(tmpl))
             return vg_err_errno(e, VG_EIO, errno, "cannot create a scratch directory");
         s->mem_dir = vg_strdup(tmpl);
         dir = tmpl;
-    } else if (strcmp(s->cfg.object_store, "file") != 0) {
-        return vg_err_set(e, VG_EINVAL,
-                          "invalid --object-store '%s': expected 'file' or 'memory'",
-                          s->cfg.object_store);
     }
     s->root = vg_path_join(dir, s->cfg.node_id);
     if (!s->root)
@@ -378,7 +409,7 @@ static int validate_node_id(const char *id, vg_err *e)
 }
 
 static int start(server *s, const catalog_limits *lim, int64_t flush_ns, size_t max_body,
-                 vg_err *e)
+                 const query_options *qo, vg_err *e)
 {
     int rc = validate_node_id(s->cfg.node_id, e);
     if (rc == VG_OK)
@@ -391,10 +422,13 @@ static int start(server *s, const catalog_limits *lim, int64_t flush_ns, size_t 
         rc = replay(s, e);
     if (rc == VG_OK)
         rc = start_ticker(s, e);
+    if (rc == VG_OK)
+        rc = query_engine_new(s->cat, s->buf, qo, &s->query, e);
     if (rc != VG_OK)
         return rc;
     http_config hc = {.bind = s->cfg.http_bind, .max_request_bytes = max_body, .cat = s->cat,
-                      .ingest = s->ig, .version = VIGIL_VERSION, .revision = VIGIL_REVISION};
+                      .ingest = s->ig, .query = s->query, .version = VIGIL_VERSION,
+                      .revision = VIGIL_REVISION};
     return http_start(&hc, &s->http, e);
 }
 
@@ -408,10 +442,30 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+static int check_query_config(const server_config *c, query_options *qo)
+{
+    vg_err e;
+    memset(qo, 0, sizeof *qo);
+    if (parse_mem_size(c->exec_mem_pool_bytes, "--exec-mem-pool-bytes", &qo->mem_budget_bytes) ||
+        parse_u32(c->query_log_size, "--query-log-size", &qo->query_log_size))
+        return -1;
+    if (vg_parse_duration(c->query_timeout, strlen(c->query_timeout), &qo->timeout_ns, &e)) {
+        fprintf(stderr, "error: --query-timeout: %s\n", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_config(const server_config *c, catalog_limits *lim, int64_t *flush_ns,
                         size_t *max_body)
 {
     vg_err e;
+    if (strcmp(c->object_store, "file") != 0 && strcmp(c->object_store, "memory") != 0) {
+        fprintf(stderr, "error: invalid value '%s' for --object-store: expected 'file' or "
+                        "'memory'\n",
+                c->object_store);
+        return -1;
+    }
     if (vg_log_set_filter(c->log_filter, &e) != VG_OK) {
         fprintf(stderr, "error: %s\n", e.msg);
         return -1;
@@ -446,12 +500,14 @@ int server_serve_main(int argc, char **argv)
     catalog_limits lim;
     int64_t flush_ns;
     size_t max_body;
-    if (check_config(&s.cfg, &lim, &flush_ns, &max_body) != 0)
+    query_options qo;
+    if (check_config(&s.cfg, &lim, &flush_ns, &max_body) != 0 ||
+        check_query_config(&s.cfg, &qo) != 0)
         return 2;
     sigset_t set;
     block_signals(&set);
     vg_err e;
-    if (start(&s, &lim, flush_ns, max_body, &e) != VG_OK) {
+    if (start(&s, &lim, flush_ns, max_body, &qo, &e) != VG_OK) {
         VG_ERROR("server", "cannot start: %s", e.msg);
         stop_server(&s);
         return 1;

@@ -30,9 +30,9 @@
 
 /* One deduplicated row of a table. */
 typedef struct dump_row {
-    char *tags;      /* ",k=v,k2=v2" (escaped), or "" */
+    char *tags; /* ",k=v,k2=v2" (escaped), or "" */
     int64_t time;
-    char **fields;   /* per catalog column id: "k=<v>" (escaped), or NULL */
+    char **fields; /* per catalog column id: "k=<v>" (escaped), or NULL */
 } dump_row;
 
 typedef struct dump_table {
@@ -74,21 +74,13 @@ static void put_field(vg_buf *b, const catalog_column *col, const buffer_column 
     put_name(b, col->name, col->name_len, false);
     vg_buf_putc(b, '=');
     switch (bc->type) {
-    case CATALOG_FLOAT:
-        vg_buf_printf(b, "%.17g", bc->v.f64[r]);
-        break;
-    case CATALOG_INT:
-        vg_buf_printf(b, "%" PRId64 "i", bc->v.i64[r]);
-        break;
-    case CATALOG_UINT:
-        vg_buf_printf(b, "%" PRIu64 "u", bc->v.u64[r]);
-        break;
-    case CATALOG_BOOL:
-        vg_buf_puts(b, bc->v.b[r] ? "true" : "false");
-        break;
+    case CATALOG_FLOAT: vg_buf_printf(b, "%.17g", bc->v.f64[r]); break;
+    case CATALOG_INT: vg_buf_printf(b, "%" PRId64 "i", bc->v.i64[r]); break;
+    case CATALOG_UINT: vg_buf_printf(b, "%" PRIu64 "u", bc->v.u64[r]); break;
+    case CATALOG_BOOL: vg_buf_puts(b, bc->v.b[r] ? "true" : "false"); break;
     case CATALOG_STRING: {
-        const char *s = bc->str + bc->v.off[r];
         uint32_t n = bc->v.off[r + 1] - bc->v.off[r];
+        const char *s = n > 0 ? bc->str + bc->v.off[r] : "";
         vg_buf_putc(b, '"');
         for (uint32_t i = 0; i < n; i++) {
             if (s[i] == '"' || s[i] == '\\')
@@ -98,9 +90,7 @@ static void put_field(vg_buf *b, const catalog_column *col, const buffer_column 
         vg_buf_putc(b, '"');
         break;
     }
-    default:
-        vg_buf_printf(b, "<type %d>", (int)bc->type);
-        break;
+    default: vg_buf_printf(b, "<type %d>", (int)bc->type); break;
     }
 }
 
@@ -194,8 +184,8 @@ static void add_chunk(dump_table *dt, const catalog_table *t, const buffer_chunk
     vg_buf_free(&key);
 }
 
-static void dump_table_rows(buffer *buf, const catalog_db *db, const catalog_table *t,
-                            FILE *out, size_t *total)
+static void dump_table_rows(buffer *buf, const catalog_db *db, const catalog_table *t, FILE *out,
+                            size_t *total)
 {
     uint32_t *tag_order = xcalloc(t->ncols, sizeof *tag_order);
     uint32_t *field_order = xcalloc(t->ncols, sizeof *field_order);

@@ -99,6 +99,8 @@ def test_kill_during_ingest(server_factory):
             len(missing), sorted(missing)[:3])
         garbage = got_set - sent
         assert not garbage, "rows nobody wrote: %s" % sorted(garbage)[:3]
+        print("round %d: %d lines acknowledged, %d sent, %d rows recovered" % (
+            round_no, len(acked), len(sent), len(got_set)))
         s.start()
     s.stop()
 

@@ -132,7 +132,8 @@ def test_create_with_retention(shared_server, dbname):
     ("a.b", INVALID_CHAR),
     ("a b", INVALID_CHAR),
     ("aé", INVALID_CHAR),
-    ("a/b/c", INVALID_CHAR),
+    ("a/b/c", "db name with invalid retention policy, if providing a retention policy name, "
+              "must be of form '<db_name>/<rp_name>'"),
     ("x" * 512, "db name too long: max 511"),
 ])
 def test_create_bad_names(shared_server, name, msg):

@@ -35,6 +35,12 @@ def test_body_limit_plain(server_factory):
     assert (r.status, r.body) == (413, b"max request size (1000 bytes) exceeded"), r
     r = raw_post(s, "/api/v3/write_lp?db=lim2", body_of_size(1 << 20))
     assert (r.status, r.body) == (413, b"max request size (1000 bytes) exceeded"), r
+    for path in ("/api/v2/write?bucket=lim2", "/write?db=lim2"):
+        r = raw_post(s, path, body_of_size(LIMIT + 1))
+        assert (r.status, r.body) == (413, b"max request size (1000 bytes) exceeded"), (path, r)
+    r = raw_post(s, "/api/v3/configure/database", b'{"db":"lim2"}' + b" " * LIMIT,
+                 b"Content-Type: application/json\r\n")
+    assert (r.status, r.body) == (413, b"max request size (1000 bytes) exceeded"), r
     # a chunked body has no Content-Length: the cap applies while it streams in
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in
                       [body_of_size(600), b"y" * 600]) + b"0\r\n\r\n"
@@ -110,7 +116,7 @@ def test_max_columns_per_table(server_factory):
     assert r.status == 422, r
     assert r.body == compact({"error": "partial write of line protocol occurred", "data": [
         {"error_message": lim + " at column 3", "line_number": 1, "original_line": "t,b=2 f=4 4"},
-        {"error_message": "No fields were provided at column 3", "line_number": 2,
+        {"error_message": "No fields were provided at column 5", "line_number": 2,
          "original_line": "t f= 5"}]})
     # one new line with too many columns for a new table
     r = s.write("mc", "u a=1,b=2,c=3,d=4 1", precision="ns")

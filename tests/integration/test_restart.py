@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 
+import pytest
+
 import vigil_harness as vh
 from vigil_harness import canon
 
@@ -100,20 +102,29 @@ def run_vigil(vigil_bin, args, timeout=10):
                           stdin=subprocess.DEVNULL, timeout=timeout)
 
 
-def test_serve_bad_flags(vigil_bin, tmp_path):
+@pytest.mark.parametrize("extra", [["--bogus-flag"], ["--max-databases", "abc"],
+                                   ["--object-store", "s4"], ["--max-http-request-size", "-1"],
+                                   ["--log-filter", "loud"], ["--wal-flush-interval", "soon"]],
+                         ids=lambda x: " ".join(x))
+def test_serve_bad_flags(vigil_bin, tmp_path, extra):
+    """server.h: `vigil serve` exits 2 for bad flags."""
     base = ["serve", "--node-id", "t", "--data-dir", str(tmp_path / "d"), "--without-auth",
             "--http-bind", "127.0.0.1:%d" % vh.free_port()]
-    for extra in (["--bogus-flag"], ["--max-databases", "abc"], ["--object-store", "s4"],
-                  ["--max-http-request-size", "-1"], ["--log-filter", "loud"]):
-        p = run_vigil(vigil_bin, base + extra)
-        assert p.returncode == 2, (extra, p)
-        assert p.stderr, extra
-        for mark in vh.SANITIZER_MARKS:
-            assert mark.encode() not in p.stderr
+    p = run_vigil(vigil_bin, base + extra)
+    assert p.returncode == 2, (extra, p)
+    assert p.stderr, extra
+    for mark in vh.SANITIZER_MARKS:
+        assert mark.encode() not in p.stderr
 
 
 def test_serve_port_in_use(server, vigil_bin, tmp_path):
-    p = run_vigil(vigil_bin, ["serve", "--node-id", "t", "--data-dir", str(tmp_path / "d"),
-                              "--without-auth", "--http-bind", "127.0.0.1:%d" % server.port])
+    """A second server on a port already in use must fail to start (exit 1), not share
+    the port."""
+    try:
+        p = run_vigil(vigil_bin, ["serve", "--node-id", "t", "--data-dir", str(tmp_path / "d"),
+                                  "--without-auth", "--http-bind",
+                                  "127.0.0.1:%d" % server.port], timeout=5)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("a second vigil started on port %d, already in use" % server.port)
     assert p.returncode == 1, p
     assert p.stderr

@@ -1,0 +1,1402 @@
+/* query/op_scan.c: the Scan operator over the write buffer: chunk pruning, column
+ * vectors straight from frozen chunks, time-range and tag-equality row filtering,
+ * (tag set, time) deduplication, and the residual filter.
+ *
+ *   qop_scan(ctx, spec)   output: one field per spec->cols entry (catalog ids);
+ *                         called while the planner holds the catalog read lock
+ *   open   takes a buffer snapshot of the table, prunes chunks whose time range
+ *          misses [time_min, time_max] or whose dictionary holds none of a tag_eq
+ *          column's values (ctx->chunks_total / chunks_pruned), and, with dedup,
+ *          works out where chunks overlap in time
+ *   next   the next batch of at most Q_BATCH_ROWS rows; output order is unspecified
+ *   close  releases the snapshot
+ *
+ * Vectors. A chunk column becomes a "view" vector over the whole chunk once per
+ * chunk: time, numbers and bools point at the chunk's arrays, tags at its id array
+ * with the dictionary converted once to qstr (dict_id = the address of the chunk's
+ * buffer_dict, unique per (chunk, column) while the snapshot is held, and the same
+ * id space for two scans of one table). The buffer's validity bitmaps have qvec's
+ * layout (LSB first), so they are used as they are. A batch of consecutive rows is
+ * a slice of the views (no copy: batches start at multiples of Q_BATCH_ROWS, so the
+ * bitmaps slice on byte boundaries); selected rows are gathered into scratch reused
+ * from batch to batch. String fields are the one copy: qstr cells made from the
+ * chunk's offsets. A column a chunk lacks is all NULL.
+ *
+ * Deduplication (dedup = true). A row is identified by (tag set, time); duplicates
+ * merge with "later wins" per field, later = higher chunk seq, then higher row
+ * index, and a NULL in the later row keeps the earlier value (the union of fields).
+ * Most data has no duplicates, so the work is proportional to where they can be:
+ *
+ *   1. Cross-chunk. A sweep over the surviving chunks' time ranges (clipped to the
+ *      query's) finds the "overlap regions": times covered by two or more chunks.
+ *      Only rows whose time falls in such a region can have a duplicate in another
+ *      chunk. These "suspect" rows are set aside in a pool with a global series id
+ *      (the chunk's tag strings interned across chunks); every other row stays in
+ *      its chunk's stream. Data written in time order overlaps only where a chunk
+ *      boundary splits one timestamp, so the pool stays small.
+ *   2. Within a chunk. Rows get a local series id: with one tag column it is the tag
+ *      id; with several, the id of the tag with the largest dictionary as long as it
+ *      determines the others in this chunk (device -> site, checked row by row), else
+ *      the interned tuple of tag ids. One pass checks that each series' times strictly
+ *      increase in row order; if so there is nothing to merge. Otherwise the chunk's
+ *      rows are sorted by (series, time, row) and runs of equal (series, time) merge.
+ *   3. After the last chunk the pool is sorted by (global series, time, chunk seq,
+ *      row) and merged the same way.
+ *
+ * A chunk with no suspect rows, no internal duplicates and every row selected streams
+ * straight through as slices. Filters on time and tags run before the merge (every
+ * duplicate of a row shares them); the residual filter runs after it, on merged rows.
+ */
+#include "op_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A stretch of consecutive selected rows at least this long goes out as a slice
+ * (a shorter batch, no copy) rather than gathered with its neighbours. */
+#define MIN_SLICE_ROWS 256
+
+/* ---- state ---- */
+
+typedef struct scan_col {
+    uint32_t id;            /* catalog column id */
+    catalog_type ctype;
+    qvec view;              /* current chunk, whole; type QT_NULL-free: see `missing` */
+    bool missing;           /* the current chunk has no vector for it: all NULL */
+    qstr *dict;             /* current chunk's dictionary as qstr, reused */
+    uint32_t dict_cap;
+    qop_vecbuf buf;         /* gather scratch */
+    qvec nulls;             /* an all-NULL vector of Q_BATCH_ROWS rows, made once */
+} scan_col;
+
+/* A row to merge: the key orders and groups duplicates. */
+typedef struct scan_ent {
+    uint32_t series; /* local (chunk) or global (pool) series id */
+    uint32_t cpos;   /* position of the chunk in the snapshot (seq order) */
+    uint32_t row;
+    int64_t time;
+} scan_ent;
+
+typedef enum plan_kind {
+    PLAN_RANGES, /* consecutive rows ranges[0..nranges): slices */
+    PLAN_SEL,   /* rows sel[0..nsel), gathered */
+    PLAN_RUNS,  /* ents sorted, runs[0..nruns] bound runs of duplicates */
+} plan_kind;
+
+typedef struct tag_match {
+    uint8_t *ok; /* by dictionary id of the current chunk */
+    uint32_t cap;
+} tag_match;
+
+typedef struct scan_state {
+    qscan_spec spec;
+    scan_col *cols;
+    uint32_t *tags; /* every tag column of the table: the series key */
+    uint32_t ntags;
+    const buffer_column **ctags; /* ... those the current chunk has */
+    uint32_t nctags;
+    uint32_t primary;            /* index in ctags of the largest dictionary */
+    uint32_t *codes;             /* one series' tag codes */
+    tag_match *match;            /* one per spec.tag_eq entry */
+    const buffer_column **eqcols; /* the current chunk's columns of spec.tag_eq */
+
+    buffer_chunk **snap;
+    size_t nsnap;
+    uint32_t *live; /* snapshot positions of unpruned chunks */
+    uint32_t nlive;
+    uint32_t max_rows;
+
+    int64_t (*cover)[2]; /* overlap regions, sorted, disjoint, inclusive */
+    uint32_t ncover;
+
+    /* the chunk being emitted */
+    uint32_t cur;     /* index into live; == nlive: the pool */
+    bool chunk_ready;
+    plan_kind plan;
+    uint32_t nsel;
+    uint32_t *sel;    /* max_rows */
+    uint32_t *lsid;   /* max_rows: local series id of sel[k] */
+    scan_ent *ents;   /* max_rows, allocated when a chunk has duplicates */
+    uint32_t *runs;   /* max_rows + 1 */
+    uint32_t nruns;
+    uint32_t (*ranges)[2]; /* [first, end) row ranges */
+    uint32_t nranges;
+    uint32_t ranges_cap;
+    uint32_t rng;     /* PLAN_RANGES: the range being emitted */
+    uint32_t pos;     /* next row (or run, or row of the range) to emit */
+
+    /* per-chunk series scratch, grown as needed */
+    uint32_t *fd;     /* functional-dependency check, (m - 1) * nslots */
+    uint32_t fd_cap;
+    int64_t *last;    /* last time seen per local series */
+    uint32_t last_cap;
+    uint32_t nslots;
+    char *key;        /* series key bytes */
+    uint32_t key_cap;
+    uint32_t *gc_gsid; /* current chunk: global series by primary tag id ... */
+    uint32_t *gc_row;  /* ... and the row it was computed from */
+    uint32_t gc_cap;
+    uint32_t gc_rcap;
+    bool gc_ready;     /* the cache is reset for the current chunk */
+    qop_strtab series; /* global series key -> id */
+
+    /* the pool of suspect rows */
+    scan_ent *pool;
+    uint32_t npool;
+    uint32_t pool_cap;
+    uint32_t *pool_runs;
+    uint32_t npool_runs;
+
+    qop_time_bound *bound; /* a top-K above reading the time column, or NULL */
+
+    qbatch out;
+    uint32_t *fsel;   /* residual filter selection */
+    qop_vecbuf *fbufs;
+    qbatch fout;
+} scan_state;
+
+static qtype qtype_of(catalog_type t)
+{
+    switch (t) {
+    case CATALOG_TIME:
+        return QT_TIMESTAMP;
+    case CATALOG_TAG:
+    case CATALOG_STRING:
+        return QT_STRING;
+    case CATALOG_FLOAT:
+        return QT_FLOAT;
+    case CATALOG_INT:
+        return QT_INT;
+    case CATALOG_UINT:
+        return QT_UINT;
+    case CATALOG_BOOL:
+        return QT_BOOL;
+    }
+    return QT_NULL;
+}
+
+static const buffer_column *chunk_col(const buffer_chunk *ch, uint32_t id, catalog_type t)
+{
+    if (id >= ch->ncols || !ch->cols[id].present || ch->cols[id].type != t)
+        return NULL;
+    return &ch->cols[id];
+}
+
+/* ---- open: snapshot, pruning, overlap regions ---- */
+
+/* Marks the dictionary ids of ch that equal one of te's values; false when none do. */
+static int match_tags(qctx *c, tag_match *m, const qscan_tag_eq *te, const buffer_chunk *ch,
+                      bool *any)
+{
+    *any = false;
+    const buffer_column *col = chunk_col(ch, te->col_id, CATALOG_TAG);
+    if (!col)
+        return VG_OK; /* all NULL: equals nothing */
+    const buffer_dict *d = col->dict;
+    int rc = qop_grow(c, (void **)&m->ok, &m->cap, d->n ? d->n : 1, 1);
+    if (rc != VG_OK)
+        return rc;
+    memset(m->ok, 0, d->n);
+    for (uint32_t i = 0; i < te->nvalues; i++) {
+        void *v = vg_map_get(&d->index, te->values[i].p, te->values[i].len);
+        if (v) {
+            m->ok[(uintptr_t)v - 1] = 1;
+            *any = true;
+        }
+    }
+    return VG_OK;
+}
+
+static bool chunk_pruned_by_time(const scan_state *s, const buffer_chunk *ch)
+{
+    return ch->nrows == 0 || ch->max_time < s->spec.time_min || ch->min_time > s->spec.time_max;
+}
+
+static int prune_chunks(qctx *c, scan_state *s)
+{
+    s->live = qctx_alloc(c, (s->nsnap ? s->nsnap : 1) * sizeof *s->live);
+    if (!s->live)
+        return qop_err(c);
+    for (size_t i = 0; i < s->nsnap; i++) {
+        buffer_chunk *ch = s->snap[i];
+        c->chunks_total++;
+        bool keep = !chunk_pruned_by_time(s, ch);
+        for (uint32_t t = 0; keep && t < s->spec.ntag_eq; t++) {
+            int rc = match_tags(c, &s->match[t], &s->spec.tag_eq[t], ch, &keep);
+            if (rc != VG_OK)
+                return rc;
+        }
+        if (!keep) {
+            c->chunks_pruned++;
+            continue;
+        }
+        s->live[s->nlive++] = (uint32_t)i;
+        if (ch->nrows > s->max_rows)
+            s->max_rows = ch->nrows;
+    }
+    return VG_OK;
+}
+
+static int pair_cmp_asc(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+static int pair_cmp_desc(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] > y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* With a top-K bound: chunks in the order that fills the top-K fastest (newest
+ * first for DESC), so the bound soon excludes most of the rest. */
+static int order_for_bound(qctx *c, scan_state *s)
+{
+    int64_t (*key)[2] = qctx_alloc(c, (s->nlive ? s->nlive : 1) * sizeof *key);
+    if (!key)
+        return qop_err(c);
+    for (uint32_t i = 0; i < s->nlive; i++) {
+        const buffer_chunk *ch = s->snap[s->live[i]];
+        key[i][0] = s->bound->desc ? ch->max_time : ch->min_time;
+        key[i][1] = s->live[i];
+    }
+    qsort(key, s->nlive, sizeof *key, s->bound->desc ? pair_cmp_desc : pair_cmp_asc);
+    for (uint32_t i = 0; i < s->nlive; i++)
+        s->live[i] = (uint32_t)key[i][1];
+    return VG_OK;
+}
+
+/* No row of the chunk can enter the top-K any more. */
+static bool beaten_by_bound(const scan_state *s, const buffer_chunk *ch)
+{
+    const qop_time_bound *b = s->bound;
+    if (!b || !b->valid)
+        return false;
+    return b->desc ? ch->max_time < b->time : ch->min_time > b->time;
+}
+
+static void clip(const scan_state *s, const buffer_chunk *ch, int64_t *lo, int64_t *hi)
+{
+    *lo = ch->min_time > s->spec.time_min ? ch->min_time : s->spec.time_min;
+    *hi = ch->max_time < s->spec.time_max ? ch->max_time : s->spec.time_max;
+}
+
+typedef struct sweep_ev {
+    int64_t t;
+    int kind; /* 0 = start, 1 = end: starts first at equal t, so touching ranges overlap */
+} sweep_ev;
+
+static int ev_cmp(const void *a, const void *b)
+{
+    const sweep_ev *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->kind - y->kind;
+}
+
+/* Times covered by at least two chunks, as sorted disjoint inclusive ranges. */
+static int find_overlaps(qctx *c, scan_state *s)
+{
+    if (s->nlive < 2)
+        return VG_OK;
+    sweep_ev *ev = qctx_alloc(c, (size_t)s->nlive * 2 * sizeof *ev);
+    s->cover = qctx_alloc(c, (size_t)s->nlive * sizeof *s->cover);
+    if (!ev || !s->cover)
+        return qop_err(c);
+    for (uint32_t i = 0; i < s->nlive; i++) {
+        int64_t lo, hi;
+        clip(s, s->snap[s->live[i]], &lo, &hi);
+        ev[2 * i] = (sweep_ev){lo, 0};
+        ev[2 * i + 1] = (sweep_ev){hi, 1};
+    }
+    qsort(ev, (size_t)s->nlive * 2, sizeof *ev, ev_cmp);
+    int depth = 0;
+    int64_t begin = 0;
+    for (uint32_t i = 0; i < s->nlive * 2; i++) {
+        if (ev[i].kind == 0) {
+            if (++depth == 2)
+                begin = ev[i].t;
+        } else if (depth-- == 2) {
+            s->cover[s->ncover][0] = begin;
+            s->cover[s->ncover][1] = ev[i].t;
+            s->ncover++;
+        }
+    }
+    return VG_OK;
+}
+
+static int scan_alloc_scratch(qctx *c, scan_state *s)
+{
+    uint32_t n = s->max_rows ? s->max_rows : 1;
+    s->sel = qctx_alloc(c, (size_t)n * sizeof *s->sel);
+    s->lsid = qctx_alloc(c, (size_t)n * sizeof *s->lsid);
+    uint32_t nc = s->spec.ncols ? s->spec.ncols : 1;
+    s->out.cols = qctx_alloc(c, nc * sizeof *s->out.cols);
+    s->fout.cols = qctx_alloc(c, nc * sizeof *s->fout.cols);
+    s->fbufs = qctx_alloc(c, nc * sizeof *s->fbufs);
+    s->fsel = qctx_alloc(c, Q_BATCH_ROWS * sizeof *s->fsel);
+    if (!s->sel || !s->lsid || !s->out.cols || !s->fout.cols || !s->fbufs || !s->fsel)
+        return qop_err(c);
+    memset(s->fbufs, 0, nc * sizeof *s->fbufs);
+    s->out.ncols = s->fout.ncols = s->spec.ncols;
+    return VG_OK;
+}
+
+static int scan_open(qop *op, qctx *c)
+{
+    scan_state *s = op->state;
+    int rc = buffer_snapshot(c->buf, s->spec.db_id, s->spec.table_id, &s->snap, &s->nsnap,
+                             c->err);
+    if (rc != VG_OK)
+        return rc;
+    rc = prune_chunks(c, s);
+    if (rc == VG_OK && s->spec.dedup)
+        rc = find_overlaps(c, s);
+    if (rc == VG_OK && s->bound)
+        rc = order_for_bound(c, s);
+    if (rc == VG_OK)
+        rc = scan_alloc_scratch(c, s);
+    return rc;
+}
+
+static void scan_close(qop *op, qctx *c)
+{
+    scan_state *s = op->state;
+    if (s->snap)
+        buffer_snapshot_release(s->snap, s->nsnap);
+    s->snap = NULL;
+    s->nsnap = 0;
+}
+
+/* ---- per-chunk column views ---- */
+
+static int make_view(qctx *c, scan_col *sc, const buffer_chunk *ch)
+{
+    const buffer_column *col = chunk_col(ch, sc->id, sc->ctype);
+    qvec *v = &sc->view;
+    memset(v, 0, sizeof *v);
+    v->type = qtype_of(sc->ctype);
+    v->n = ch->nrows;
+    sc->missing = col == NULL;
+    if (!col)
+        return VG_OK;
+    v->valid = sc->ctype == CATALOG_TIME ? NULL : col->valid;
+    switch (sc->ctype) {
+    case CATALOG_TIME:
+    case CATALOG_INT:
+        v->v.i64 = col->v.i64;
+        break;
+    case CATALOG_UINT:
+        v->v.u64 = col->v.u64;
+        break;
+    case CATALOG_FLOAT:
+        v->v.f64 = col->v.f64;
+        break;
+    case CATALOG_BOOL:
+        v->v.b = col->v.b;
+        break;
+    case CATALOG_STRING:
+        break; /* cells are made per batch from the offsets */
+    case CATALOG_TAG: {
+        const buffer_dict *d = col->dict;
+        int rc = qop_grow(c, (void **)&sc->dict, &sc->dict_cap, d->n ? d->n : 1, sizeof(qstr));
+        if (rc != VG_OK)
+            return rc;
+        for (uint32_t i = 0; i < d->n; i++)
+            sc->dict[i] = (qstr){d->strs[i], d->lens[i]};
+        v->ids = col->v.ids;
+        v->dict = sc->dict;
+        v->dict_n = d->n;
+        v->dict_id = (uint64_t)(uintptr_t)d;
+        break;
+    }
+    }
+    return VG_OK;
+}
+
+static int null_vec(qctx *c, scan_col *sc, uint32_t n, qvec *out)
+{
+    if (!sc->nulls.valid) {
+        qvec *v = &sc->nulls;
+        v->type = qtype_of(sc->ctype);
+        v->valid = qctx_alloc(c, Q_BATCH_ROWS / 8);
+        void *data = qctx_alloc(c, (size_t)Q_BATCH_ROWS * sizeof(qstr));
+        if (!v->valid || !data)
+            return qop_err(c);
+        memset(v->valid, 0, Q_BATCH_ROWS / 8);
+        memset(data, 0, (size_t)Q_BATCH_ROWS * sizeof(qstr));
+        if (v->type == QT_STRING)
+            v->v.s = data;
+        else
+            v->v.u64 = data;
+    }
+    *out = sc->nulls;
+    out->n = n;
+    return VG_OK;
+}
+
+static qstr str_cell(const buffer_column *col, uint32_t row)
+{
+    return (qstr){col->str + col->v.off[row], col->v.off[row + 1] - col->v.off[row]};
+}
+
+/* String field cells for rows (or the range [start, start + n) when rows is NULL). */
+static int string_vec(qctx *c, scan_col *sc, const buffer_chunk *ch, const uint32_t *rows,
+                      uint32_t start, uint32_t n, qvec *out)
+{
+    const buffer_column *col = chunk_col(ch, sc->id, CATALOG_STRING);
+    qstr *s = qop_vb_strs(c, &sc->buf);
+    uint8_t *valid = qop_vb_valid(c, &sc->buf);
+    if (!s || !valid)
+        return qop_err(c);
+    memset(out, 0, sizeof *out);
+    out->type = QT_STRING;
+    out->n = n;
+    out->v.s = s;
+    memset(valid, 0, (n + 7) / 8);
+    uint32_t nulls = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = rows ? rows[i] : start + i;
+        s[i] = str_cell(col, r);
+        uint32_t bit = (col->valid[r >> 3] >> (r & 7)) & 1;
+        valid[i >> 3] |= (uint8_t)(bit << (i & 7));
+        nulls += bit ^ 1;
+    }
+    out->valid = nulls ? valid : NULL;
+    return VG_OK;
+}
+
+/* Bits [start, start + n) of a bitmap of nbits bits, shifted to bit 0 of out. */
+static void shift_bits(const uint8_t *in, uint32_t nbits, uint32_t start, uint32_t n,
+                       uint8_t *out)
+{
+    uint32_t byte = start >> 3, sh = start & 7, nbytes = (nbits + 7) / 8;
+    for (uint32_t j = 0; j < (n + 7) / 8; j++) {
+        uint32_t lo = in[byte + j];
+        uint32_t hi = byte + j + 1 < nbytes ? in[byte + j + 1] : 0;
+        out[j] = (uint8_t)((lo >> sh) | (hi << (8 - sh)));
+    }
+}
+
+/* out = rows [start, start + n) of the view, pointing into the chunk (the bitmap is
+ * copied when start is not on a byte boundary). */
+static int slice_view(qctx *c, scan_col *sc, uint32_t start, uint32_t n, qvec *out)
+{
+    const qvec *view = &sc->view;
+    *out = *view;
+    out->n = n;
+    switch (view->type) {
+    case QT_BOOL:
+        out->v.b = view->v.b + start;
+        break;
+    case QT_STRING:
+        out->ids = view->ids + start;
+        break;
+    default:
+        out->v.u64 = view->v.u64 + start;
+        break;
+    }
+    if (view->valid) {
+        if (start % 8 == 0) {
+            out->valid = view->valid + start / 8;
+        } else {
+            out->valid = qop_vb_valid(c, &sc->buf);
+            if (!out->valid)
+                return qop_err(c);
+            shift_bits(view->valid, view->n, start, n, out->valid);
+        }
+        if (qop_all_valid(out->valid, n))
+            out->valid = NULL;
+    }
+    return VG_OK;
+}
+
+static int emit_range(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t start, uint32_t n)
+{
+    for (uint32_t i = 0; i < s->spec.ncols; i++) {
+        scan_col *sc = &s->cols[i];
+        qvec *o = &s->out.cols[i];
+        int rc = VG_OK;
+        if (sc->missing)
+            rc = null_vec(c, sc, n, o);
+        else if (sc->ctype == CATALOG_STRING)
+            rc = string_vec(c, sc, ch, NULL, start, n, o);
+        else
+            rc = slice_view(c, sc, start, n, o);
+        if (rc != VG_OK)
+            return rc;
+    }
+    s->out.nrows = n;
+    return VG_OK;
+}
+
+static int emit_rows(qctx *c, scan_state *s, const buffer_chunk *ch, const uint32_t *rows,
+                     uint32_t n)
+{
+    for (uint32_t i = 0; i < s->spec.ncols; i++) {
+        scan_col *sc = &s->cols[i];
+        qvec *o = &s->out.cols[i];
+        int rc;
+        if (sc->missing)
+            rc = null_vec(c, sc, n, o);
+        else if (sc->ctype == CATALOG_STRING)
+            rc = string_vec(c, sc, ch, rows, 0, n, o);
+        else
+            rc = qop_gather(c, &sc->buf, &sc->view, rows, n, o);
+        if (rc != VG_OK)
+            return rc;
+    }
+    s->out.nrows = n;
+    return VG_OK;
+}
+
+/* ---- merging runs of duplicates ---- */
+
+/* The entry of a run whose chunk has a value for column sc: the latest such one. */
+static const scan_ent *latest_valid(const scan_state *s, const scan_col *sc, const scan_ent *e,
+                                    uint32_t n, const buffer_column **colp)
+{
+    for (uint32_t k = n; k-- > 0;) {
+        const buffer_column *col = chunk_col(s->snap[e[k].cpos], sc->id, sc->ctype);
+        if (col && buffer_is_valid(col, e[k].row)) {
+            *colp = col;
+            return &e[k];
+        }
+    }
+    return NULL;
+}
+
+/* Writes the merged value of one run into row i of out (whose buffers are sc's). */
+static void merge_cell(const scan_state *s, const scan_col *sc, const scan_ent *e, uint32_t n,
+                       uint32_t i, qvec *out, uint32_t *nulls)
+{
+    const buffer_column *col = NULL;
+    const scan_ent *w = latest_valid(s, sc, e, n, &col);
+    if (!w) {
+        out->valid[i >> 3] &= (uint8_t)~(1u << (i & 7));
+        ++*nulls;
+        if (sc->ctype == CATALOG_TAG || sc->ctype == CATALOG_STRING)
+            out->v.s[i] = (qstr){"", 0};
+        else if (sc->ctype == CATALOG_BOOL)
+            out->v.b[i] = 0;
+        else
+            out->v.u64[i] = 0;
+        return;
+    }
+    switch (sc->ctype) {
+    case CATALOG_TAG: {
+        uint32_t id = col->v.ids[w->row];
+        out->v.s[i] = (qstr){col->dict->strs[id], col->dict->lens[id]};
+        break;
+    }
+    case CATALOG_STRING:
+        out->v.s[i] = str_cell(col, w->row);
+        break;
+    case CATALOG_BOOL:
+        out->v.b[i] = col->v.b[w->row];
+        break;
+    default:
+        out->v.u64[i] = col->v.u64[w->row];
+        break;
+    }
+}
+
+/* Emits runs [r0, r1) of ents bounded by runs[]: one merged row per run. Tags come
+ * out as plain strings (a pool run spans chunks, hence dictionaries). */
+static int emit_runs(qctx *c, scan_state *s, const scan_ent *ents, const uint32_t *runs,
+                     uint32_t r0, uint32_t r1)
+{
+    uint32_t n = r1 - r0;
+    for (uint32_t i = 0; i < s->spec.ncols; i++) {
+        scan_col *sc = &s->cols[i];
+        qvec *o = &s->out.cols[i];
+        memset(o, 0, sizeof *o);
+        o->type = qtype_of(sc->ctype);
+        o->n = n;
+        o->valid = qop_vb_valid(c, &sc->buf);
+        if (o->type == QT_STRING)
+            o->v.s = qop_vb_strs(c, &sc->buf);
+        else
+            o->v.u64 = qop_vb_data(c, &sc->buf);
+        if (!o->valid || !o->v.u64)
+            return qop_err(c);
+        memset(o->valid, 0xff, (n + 7) / 8);
+        uint32_t nulls = 0;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t a = runs[r0 + k], b = runs[r0 + k + 1];
+            merge_cell(s, sc, &ents[a], b - a, k, o, &nulls);
+        }
+        if (!nulls)
+            o->valid = NULL;
+    }
+    s->out.nrows = n;
+    return VG_OK;
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const scan_ent *x = a, *y = b;
+    if (x->series != y->series)
+        return x->series < y->series ? -1 : 1;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    if (x->cpos != y->cpos)
+        return x->cpos < y->cpos ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Sorts ents and records where each run of equal (series, time) starts; returns
+ * the number of runs (runs[nruns] = n). */
+static uint32_t sort_runs(scan_ent *ents, uint32_t n, uint32_t *runs)
+{
+    qsort(ents, n, sizeof *ents, ent_cmp);
+    uint32_t nr = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (i == 0 || ents[i].series != ents[i - 1].series || ents[i].time != ents[i - 1].time)
+            runs[nr++] = i;
+    runs[nr] = n;
+    return nr;
+}
+
+/* Groups the pool into runs of equal (series, time) with a hash table: O(n), and
+ * since the pool was filled in (chunk seq, row) order, each run comes out oldest
+ * first, as emit_runs wants. Replaces pool with the grouped order. */
+static int group_pool(qctx *c, scan_state *s)
+{
+    uint32_t n = s->npool, cap = 16;
+    while (cap < 2 * (uint64_t)n)
+        cap *= 2;
+    uint32_t *slots = qctx_alloc(c, (size_t)cap * sizeof *slots);
+    uint32_t *next = qctx_alloc(c, (size_t)n * sizeof *next);
+    uint32_t *head = qctx_alloc(c, (size_t)n * sizeof *head);
+    uint32_t *tail = qctx_alloc(c, (size_t)n * sizeof *tail);
+    scan_ent *ents = qctx_alloc(c, (size_t)n * sizeof *ents);
+    s->pool_runs = qctx_alloc(c, ((size_t)n + 1) * sizeof *s->pool_runs);
+    if (!slots || !next || !head || !tail || !ents || !s->pool_runs)
+        return qop_err(c);
+    memset(slots, 0, (size_t)cap * sizeof *slots);
+    uint32_t nr = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const scan_ent *e = &s->pool[i];
+        uint64_t h = qop_mix64((uint64_t)e->time ^ ((uint64_t)e->series * 0x9e3779b97f4a7c15ULL));
+        uint32_t j = (uint32_t)h & (cap - 1);
+        for (; slots[j]; j = (j + 1) & (cap - 1)) {
+            const scan_ent *f = &s->pool[head[slots[j] - 1]];
+            if (f->series == e->series && f->time == e->time)
+                break;
+        }
+        next[i] = UINT32_MAX;
+        if (slots[j]) {
+            uint32_t r = slots[j] - 1;
+            next[tail[r]] = i;
+            tail[r] = i;
+        } else {
+            head[nr] = tail[nr] = i;
+            slots[j] = ++nr;
+        }
+    }
+    uint32_t k = 0;
+    for (uint32_t r = 0; r < nr; r++) {
+        s->pool_runs[r] = k;
+        for (uint32_t i = head[r]; i != UINT32_MAX; i = next[i]) {
+            /* Oldest first; chunks read out of seq order (top-K) need the sort. */
+            uint32_t j = k++;
+            for (; j > s->pool_runs[r] && (ents[j - 1].cpos > s->pool[i].cpos ||
+                                           (ents[j - 1].cpos == s->pool[i].cpos &&
+                                            ents[j - 1].row > s->pool[i].row));
+                 j--)
+                ents[j] = ents[j - 1];
+            ents[j] = s->pool[i];
+        }
+    }
+    s->pool_runs[nr] = n;
+    s->pool = ents;
+    s->npool_runs = nr;
+    return VG_OK;
+}
+
+/* ---- series ids ---- */
+
+static inline uint32_t tag_code(const buffer_column *col, uint32_t row)
+{
+    return buffer_is_valid(col, row) ? col->v.ids[row] : UINT32_MAX;
+}
+
+/* The tag columns this chunk has, and the one with the largest dictionary (the
+ * "primary": a device id rather than its site). */
+static void chunk_tags(scan_state *s, const buffer_chunk *ch)
+{
+    s->nctags = 0;
+    s->primary = 0;
+    for (uint32_t j = 0; j < s->ntags; j++) {
+        const buffer_column *col = chunk_col(ch, s->tags[j], CATALOG_TAG);
+        if (!col)
+            continue;
+        if (s->nctags == 0 || col->dict->n > s->ctags[s->primary]->dict->n)
+            s->primary = s->nctags;
+        s->ctags[s->nctags++] = col;
+    }
+}
+
+/* lsid = the primary tag's id (its dictionary size for NULL). Rows whose
+ * (primary, time) pairs are unique have unique (tag set, time) too, so this is
+ * enough to prove a chunk free of duplicates. */
+static int series_by_primary_only(qctx *c, scan_state *s)
+{
+    if (s->nctags == 0) {
+        memset(s->lsid, 0, (size_t)s->nsel * sizeof *s->lsid);
+        s->nslots = 1;
+        return VG_OK;
+    }
+    const buffer_column *pc = s->ctags[s->primary];
+    uint32_t null_slot = pc->dict->n;
+    s->nslots = null_slot + 1;
+    if (pc->valid && !qop_all_valid(pc->valid, s->nsel ? s->sel[s->nsel - 1] + 1 : 0)) {
+        for (uint32_t k = 0; k < s->nsel; k++)
+            s->lsid[k] = buffer_is_valid(pc, s->sel[k]) ? pc->v.ids[s->sel[k]] : null_slot;
+    } else {
+        for (uint32_t k = 0; k < s->nsel; k++)
+            s->lsid[k] = pc->v.ids[s->sel[k]];
+    }
+    return VG_OK;
+}
+
+#define FD_UNSEEN 0xfefefefeu /* what memset(0xfe) writes */
+
+/* Keeps lsid = the primary's id when it determines the other tags in this chunk
+ * (device -> site) and sets *ok; *ok = 0 as soon as a row shows it does not. */
+static int check_primary_determines(qctx *c, scan_state *s, uint32_t *ok)
+{
+    uint32_t m = s->nctags, p = s->primary;
+    *ok = 1;
+    if (m < 2)
+        return VG_OK;
+    uint64_t need = (uint64_t)(m - 1) * s->nslots;
+    if (need > UINT32_MAX)
+        return vg_err_set(c->err, VG_ELIMIT, "too many series in one buffer chunk");
+    int rc = qop_grow(c, (void **)&s->fd, &s->fd_cap, (uint32_t)need, sizeof *s->fd);
+    if (rc != VG_OK)
+        return rc;
+    memset(s->fd, 0xfe, need * sizeof *s->fd);
+    for (uint32_t k = 0; k < s->nsel; k++) {
+        uint32_t *f = s->fd + s->lsid[k]; /* the slot's entry in each other tag's table */
+        for (uint32_t j = 0; j < m; j++) {
+            if (j == p)
+                continue;
+            uint32_t code = tag_code(s->ctags[j], s->sel[k]);
+            if (*f == FD_UNSEEN) {
+                *f = code;
+            } else if (*f != code) {
+                *ok = 0;
+                return VG_OK;
+            }
+            f += s->nslots;
+        }
+    }
+    return VG_OK;
+}
+
+/* Local series ids by interning the tuple of tag codes: the general case. */
+static int series_by_tuple(qctx *c, scan_state *s)
+{
+    qop_strtab t = {0};
+    uint32_t *codes = s->codes;
+    for (uint32_t k = 0; k < s->nsel; k++) {
+        for (uint32_t j = 0; j < s->nctags; j++)
+            codes[j] = tag_code(s->ctags[j], s->sel[k]);
+        int rc = qop_strtab_intern(c, &t, (const char *)codes, s->nctags * 4, &s->lsid[k]);
+        if (rc != VG_OK)
+            return rc;
+    }
+    s->nslots = t.n;
+    return VG_OK;
+}
+
+static int key_put(qctx *c, scan_state *s, uint32_t *len, const void *p, uint32_t n)
+{
+    int rc = qop_grow(c, (void **)&s->key, &s->key_cap, *len + n, 1);
+    if (rc != VG_OK)
+        return rc;
+    memcpy(s->key + *len, p, n);
+    *len += n;
+    return VG_OK;
+}
+
+/* The global series id of a row: its tag strings (catalog order, NULL marked)
+ * interned across chunks. Only rows in overlap regions need one. The id found for
+ * a primary tag id is remembered with its row and reused for rows whose other tag
+ * ids are the same (in practice: every row of that series in this chunk). */
+static int global_series(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t row,
+                         uint32_t *out)
+{
+    const buffer_column *pc = s->nctags ? s->ctags[s->primary] : NULL;
+    uint32_t slot = !pc ? 0 : buffer_is_valid(pc, row) ? pc->v.ids[row] : pc->dict->n;
+    if (!s->gc_ready) {
+        uint32_t n = pc ? pc->dict->n + 1 : 1;
+        int rc = qop_grow(c, (void **)&s->gc_gsid, &s->gc_cap, n, sizeof *s->gc_gsid);
+        uint32_t rcap = s->gc_rcap;
+        if (rc == VG_OK)
+            rc = qop_grow(c, (void **)&s->gc_row, &rcap, n, sizeof *s->gc_row);
+        if (rc != VG_OK)
+            return rc;
+        s->gc_rcap = rcap;
+        memset(s->gc_gsid, 0xff, (size_t)n * sizeof *s->gc_gsid);
+        s->gc_ready = true;
+    }
+    if (s->gc_gsid[slot] != UINT32_MAX) {
+        uint32_t rep = s->gc_row[slot], j = 0;
+        while (j < s->nctags && tag_code(s->ctags[j], row) == tag_code(s->ctags[j], rep))
+            j++;
+        if (j == s->nctags) {
+            *out = s->gc_gsid[slot];
+            return VG_OK;
+        }
+    }
+    uint32_t len = 0;
+    int rc = VG_OK;
+    for (uint32_t j = 0; j < s->ntags && rc == VG_OK; j++) {
+        const buffer_column *col = chunk_col(ch, s->tags[j], CATALOG_TAG);
+        uint8_t mark = col && buffer_is_valid(col, row);
+        rc = key_put(c, s, &len, &mark, 1);
+        if (rc == VG_OK && mark) {
+            uint32_t id = col->v.ids[row];
+            uint32_t n = col->dict->lens[id];
+            rc = key_put(c, s, &len, &n, 4);
+            if (rc == VG_OK)
+                rc = key_put(c, s, &len, col->dict->strs[id], n);
+        }
+    }
+    if (rc == VG_OK)
+        rc = qop_strtab_intern(c, &s->series, s->key, len, out);
+    s->gc_gsid[slot] = *out;
+    s->gc_row[slot] = row;
+    return rc;
+}
+
+/* ---- planning one chunk ---- */
+
+static bool in_cover(const scan_state *s, uint32_t first, uint32_t count, int64_t t)
+{
+    if (count <= 4) { /* the usual case: one region at each end of the chunk */
+        bool in = false;
+        for (uint32_t i = first; i < first + count; i++)
+            in |= (t >= s->cover[i][0]) & (t <= s->cover[i][1]);
+        return in;
+    }
+    uint32_t lo = first, hi = first + count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (s->cover[mid][1] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < first + count && s->cover[lo][0] <= t;
+}
+
+/* Overlap regions that intersect [lo, hi]: [*first, *first + *count). */
+static void cover_range(const scan_state *s, int64_t lo, int64_t hi, uint32_t *first,
+                        uint32_t *count)
+{
+    uint32_t a = 0, b = s->ncover;
+    while (a < b) {
+        uint32_t mid = a + (b - a) / 2;
+        if (s->cover[mid][1] < lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    uint32_t e = a;
+    while (e < s->ncover && s->cover[e][0] <= hi)
+        e++;
+    *first = a;
+    *count = e - a;
+}
+
+/* Rows passing the time range and the tag equalities into sel; true if all did. */
+static bool select_rows(scan_state *s, const buffer_chunk *ch)
+{
+    const int64_t *time = ch->cols[0].v.i64;
+    int64_t lo = s->spec.time_min, hi = s->spec.time_max;
+    const buffer_column **tcol = s->eqcols;
+    uint32_t nt = s->spec.ntag_eq;
+    for (uint32_t t = 0; t < nt; t++) {
+        tcol[t] = chunk_col(ch, s->spec.tag_eq[t].col_id, CATALOG_TAG);
+        if (!tcol[t]) { /* cannot happen: such a chunk was pruned */
+            s->nsel = 0;
+            return false;
+        }
+    }
+    if (nt == 0 && ch->min_time >= lo && ch->max_time <= hi) {
+        for (uint32_t r = 0; r < ch->nrows; r++)
+            s->sel[r] = r;
+        s->nsel = ch->nrows;
+        return true;
+    }
+    uint32_t k = 0;
+    for (uint32_t r = 0; r < ch->nrows; r++) {
+        bool ok = time[r] >= lo && time[r] <= hi;
+        for (uint32_t t = 0; ok && t < nt; t++)
+            ok = buffer_is_valid(tcol[t], r) && s->match[t].ok[tcol[t]->v.ids[r]];
+        s->sel[k] = r;
+        k += ok;
+    }
+    s->nsel = k;
+    return k == ch->nrows;
+}
+
+/* Moves the rows in overlap regions to the pool; keeps the others in sel/lsid. */
+static int set_aside_suspects(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t cpos)
+{
+    int64_t lo, hi;
+    clip(s, ch, &lo, &hi);
+    uint32_t first, count;
+    cover_range(s, lo, hi, &first, &count);
+    if (count == 0)
+        return VG_OK;
+    const int64_t *time = ch->cols[0].v.i64;
+    uint32_t keep = 0;
+    for (uint32_t k = 0; k < s->nsel; k++) {
+        uint32_t row = s->sel[k];
+        if (!in_cover(s, first, count, time[row])) {
+            s->sel[keep] = row;
+            s->lsid[keep++] = s->lsid[k];
+            continue;
+        }
+        int rc = qop_grow(c, (void **)&s->pool, &s->pool_cap, s->npool + 1, sizeof *s->pool);
+        uint32_t g = 0;
+        if (rc == VG_OK)
+            rc = global_series(c, s, ch, row, &g);
+        if (rc != VG_OK)
+            return rc;
+        s->pool[s->npool++] = (scan_ent){g, cpos, row, time[row]};
+    }
+    s->nsel = keep;
+    return VG_OK;
+}
+
+/* True when every series' times strictly increase in row order: no duplicates.
+ * (A row at INT64_MIN may be taken for a repeat: that only costs the sort below.) */
+static int times_increase(qctx *c, scan_state *s, const buffer_chunk *ch, bool *yes)
+{
+    int rc = qop_grow(c, (void **)&s->last, &s->last_cap, s->nslots, sizeof *s->last);
+    if (rc != VG_OK)
+        return rc;
+    for (uint32_t i = 0; i < s->nslots; i++)
+        s->last[i] = INT64_MIN;
+    const int64_t *time = ch->cols[0].v.i64;
+    uint32_t bad = 0;
+    for (uint32_t k = 0; k < s->nsel; k++) {
+        uint32_t l = s->lsid[k];
+        int64_t t = time[s->sel[k]];
+        bad |= t <= s->last[l];
+        s->last[l] = t;
+    }
+    *yes = !bad;
+    return VG_OK;
+}
+
+/* Full local series ids: the primary alone if it determines the other tags, else
+ * tuples of every tag. */
+static int full_series(qctx *c, scan_state *s)
+{
+    uint32_t ok = 0;
+    int rc = check_primary_determines(c, s, &ok);
+    if (rc == VG_OK && !ok)
+        rc = series_by_tuple(c, s);
+    return rc;
+}
+
+/* known_dups: the caller already knows the rows of sel have duplicates and has
+ * set the suspects aside. */
+static int plan_dedup(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t cpos,
+                      bool known_dups)
+{
+    int rc = series_by_primary_only(c, s);
+    if (rc == VG_OK && s->ncover && !known_dups)
+        rc = set_aside_suspects(c, s, ch, cpos);
+    bool unique = !known_dups;
+    if (rc == VG_OK && !known_dups)
+        rc = times_increase(c, s, ch, &unique);
+    if (rc != VG_OK || unique)
+        return rc;
+    rc = full_series(c, s);
+    if (rc != VG_OK)
+        return rc;
+    if (!s->ents) { /* only chunks with duplicates need these */
+        s->ents = qctx_alloc(c, (size_t)s->max_rows * sizeof *s->ents);
+        s->runs = qctx_alloc(c, ((size_t)s->max_rows + 1) * sizeof *s->runs);
+        if (!s->ents || !s->runs)
+            return qop_err(c);
+    }
+    const int64_t *time = ch->cols[0].v.i64;
+    for (uint32_t k = 0; k < s->nsel; k++)
+        s->ents[k] = (scan_ent){s->lsid[k], cpos, s->sel[k], time[s->sel[k]]};
+    s->nruns = sort_runs(s->ents, s->nsel, s->runs);
+    if (s->nruns < s->nsel) {
+        s->plan = PLAN_RUNS;
+        return VG_OK;
+    }
+    /* Out of order but no duplicates: the rows as they are (order is free). */
+    for (uint32_t k = 0; k < s->nsel; k++)
+        s->sel[k] = s->ents[k].row;
+    return VG_OK;
+}
+
+static int add_range(qctx *c, scan_state *s, uint32_t a, uint32_t b)
+{
+    if (a >= b)
+        return VG_OK;
+    int rc = qop_grow(c, (void **)&s->ranges, &s->ranges_cap, s->nranges + 1, sizeof *s->ranges);
+    if (rc != VG_OK)
+        return rc;
+    s->ranges[s->nranges][0] = a;
+    s->ranges[s->nranges][1] = b;
+    s->nranges++;
+    return VG_OK;
+}
+
+static bool time_sorted(const buffer_chunk *ch)
+{
+    const int64_t *t = ch->cols[0].v.i64;
+    uint32_t bad = 0;
+    for (uint32_t r = 1; r < ch->nrows; r++)
+        bad |= t[r] < t[r - 1];
+    return !bad;
+}
+
+/* First row with time >= t (time-sorted chunk). */
+static uint32_t lower_row(const buffer_chunk *ch, int64_t t)
+{
+    const int64_t *time = ch->cols[0].v.i64;
+    uint32_t lo = 0, hi = ch->nrows;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (time[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* First row with time > t. */
+static uint32_t upper_row(const buffer_chunk *ch, int64_t t)
+{
+    return t == INT64_MAX ? ch->nrows : lower_row(ch, t + 1);
+}
+
+/* Rows [a, b) to the pool: they may have duplicates in other chunks. */
+static int pool_rows(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t cpos, uint32_t a,
+                     uint32_t b)
+{
+    int rc = qop_grow(c, (void **)&s->pool, &s->pool_cap, s->npool + (b - a), sizeof *s->pool);
+    for (uint32_t row = a; row < b && rc == VG_OK; row++) {
+        uint32_t g = 0;
+        rc = global_series(c, s, ch, row, &g);
+        s->pool[s->npool++] = (scan_ent){g, cpos, row, ch->cols[0].v.i64[row]};
+    }
+    return rc;
+}
+
+/* Whether the rows of the ranges are free of duplicates: with times sorted, one
+ * pass checking that each primary tag id's time strictly increases. */
+static int ranges_unique(qctx *c, scan_state *s, const buffer_chunk *ch, bool *yes)
+{
+    const buffer_column *pc = s->nctags ? s->ctags[s->primary] : NULL;
+    s->nslots = pc ? pc->dict->n + 1 : 1;
+    int rc = qop_grow(c, (void **)&s->last, &s->last_cap, s->nslots, sizeof *s->last);
+    if (rc != VG_OK)
+        return rc;
+    for (uint32_t i = 0; i < s->nslots; i++)
+        s->last[i] = INT64_MIN;
+    const int64_t *time = ch->cols[0].v.i64;
+    bool nulls = pc && pc->valid && !qop_all_valid(pc->valid, ch->nrows);
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < s->nranges; i++) {
+        for (uint32_t r = s->ranges[i][0]; r < s->ranges[i][1]; r++) {
+            uint32_t l = !pc ? 0 : nulls && !buffer_is_valid(pc, r) ? s->nslots - 1 : pc->v.ids[r];
+            bad |= time[r] <= s->last[l];
+            s->last[l] = time[r];
+        }
+    }
+    *yes = !bad;
+    return VG_OK;
+}
+
+/* A chunk whose times are sorted (data written in time order) and with no tag
+ * filter: the time range and the overlap regions are row ranges found by binary
+ * search, and the rows left go out as slices once shown free of duplicates. */
+static int plan_sorted(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t cpos,
+                       bool *done)
+{
+    uint32_t lo = lower_row(ch, s->spec.time_min), hi = upper_row(ch, s->spec.time_max);
+    s->nranges = 0;
+    *done = true;
+    if (!s->spec.dedup) {
+        s->plan = PLAN_RANGES;
+        return add_range(c, s, lo, hi);
+    }
+    int64_t tlo, thi;
+    clip(s, ch, &tlo, &thi);
+    uint32_t first = 0, count = 0, at = lo;
+    if (s->ncover)
+        cover_range(s, tlo, thi, &first, &count);
+    for (uint32_t i = first; i < first + count; i++) {
+        uint32_t a = lower_row(ch, s->cover[i][0]), b = upper_row(ch, s->cover[i][1]);
+        a = a < lo ? lo : a > hi ? hi : a;
+        b = b < a ? a : b > hi ? hi : b;
+        int rc = add_range(c, s, at, a);
+        if (rc == VG_OK)
+            rc = pool_rows(c, s, ch, cpos, a, b);
+        if (rc != VG_OK)
+            return rc;
+        at = b;
+    }
+    int rc = add_range(c, s, at, hi);
+    bool unique = true;
+    if (rc == VG_OK)
+        rc = ranges_unique(c, s, ch, &unique);
+    if (rc != VG_OK || unique) {
+        s->plan = PLAN_RANGES;
+        return rc;
+    }
+    /* Duplicates inside the chunk: the general path over the rows of the ranges. */
+    s->nsel = 0;
+    for (uint32_t i = 0; i < s->nranges; i++)
+        for (uint32_t r = s->ranges[i][0]; r < s->ranges[i][1]; r++)
+            s->sel[s->nsel++] = r;
+    s->plan = PLAN_SEL;
+    *done = false;
+    return VG_OK;
+}
+
+static int plan_chunk(qctx *c, scan_state *s)
+{
+    uint32_t cpos = s->live[s->cur];
+    const buffer_chunk *ch = s->snap[cpos];
+    c->rows_scanned += ch->nrows;
+    for (uint32_t i = 0; i < s->spec.ncols; i++) {
+        int rc = make_view(c, &s->cols[i], ch);
+        if (rc != VG_OK)
+            return rc;
+    }
+    for (uint32_t t = 0; t < s->spec.ntag_eq; t++) {
+        bool any;
+        int rc = match_tags(c, &s->match[t], &s->spec.tag_eq[t], ch, &any);
+        if (rc != VG_OK)
+            return rc;
+    }
+    s->pos = 0;
+    s->rng = 0;
+    s->chunk_ready = true;
+    s->plan = PLAN_SEL;
+    s->gc_ready = false;
+    if (s->spec.dedup)
+        chunk_tags(s, ch);
+    bool done = false, resume = false;
+    if (s->spec.ntag_eq == 0 && time_sorted(ch)) {
+        int rc = plan_sorted(c, s, ch, cpos, &done);
+        if (rc != VG_OK || done)
+            return rc;
+        resume = true; /* sel holds the rows; the pool has the suspects already */
+    }
+    if (!resume)
+        select_rows(s, ch);
+    if (s->spec.dedup && s->nsel > 0)
+        return plan_dedup(c, s, ch, cpos, resume);
+    return VG_OK;
+}
+
+/* ---- next ---- */
+
+/* The next unfiltered batch from the current chunk, or from the pool at the end;
+ * *done when both are exhausted. */
+static int next_raw(qctx *c, scan_state *s, bool *done)
+{
+    *done = false;
+    while (s->cur < s->nlive) {
+        if (!s->chunk_ready && beaten_by_bound(s, s->snap[s->live[s->cur]])) {
+            c->chunks_pruned++;
+            s->cur++;
+            continue;
+        }
+        if (!s->chunk_ready) {
+            int rc = plan_chunk(c, s);
+            if (rc != VG_OK)
+                return rc;
+        }
+        const buffer_chunk *ch = s->snap[s->live[s->cur]];
+        if (s->plan == PLAN_RANGES) {
+            if (s->rng == s->nranges) {
+                s->cur++;
+                s->chunk_ready = false;
+                continue;
+            }
+            uint32_t a = s->ranges[s->rng][0] + s->pos, b = s->ranges[s->rng][1];
+            uint32_t n = b - a < Q_BATCH_ROWS ? b - a : Q_BATCH_ROWS;
+            s->pos += n;
+            if (a + n == b) {
+                s->rng++;
+                s->pos = 0;
+            }
+            return emit_range(c, s, ch, a, n);
+        }
+        uint32_t total = s->plan == PLAN_RUNS ? s->nruns : s->nsel;
+        if (s->pos >= total) {
+            s->cur++;
+            s->chunk_ready = false;
+            continue;
+        }
+        uint32_t n = total - s->pos < Q_BATCH_ROWS ? total - s->pos : Q_BATCH_ROWS;
+        uint32_t at = s->pos;
+        if (s->plan == PLAN_RUNS) {
+            s->pos += n;
+            return emit_runs(c, s, s->ents, s->runs, at, at + n);
+        }
+        /* Consecutive rows (all but a few set aside or filtered out) go as slices. */
+        uint32_t run = 1;
+        while (run < n && s->sel[at + run] == s->sel[at] + run)
+            run++;
+        if (run == n || run >= MIN_SLICE_ROWS) {
+            s->pos += run;
+            return emit_range(c, s, ch, s->sel[at], run);
+        }
+        s->pos += n;
+        return emit_rows(c, s, ch, s->sel + at, n);
+    }
+    if (s->cur == s->nlive) { /* the pool, once: sort and find its runs */
+        s->cur++;
+        s->pos = 0;
+        if (s->npool) {
+            int rc = group_pool(c, s);
+            if (rc != VG_OK)
+                return rc;
+        }
+    }
+    if (s->pos >= s->npool_runs) {
+        *done = true;
+        return VG_OK;
+    }
+    uint32_t n = s->npool_runs - s->pos < Q_BATCH_ROWS ? s->npool_runs - s->pos : Q_BATCH_ROWS;
+    uint32_t at = s->pos;
+    s->pos += n;
+    return emit_runs(c, s, s->pool, s->pool_runs, at, at + n);
+}
+
+static int scan_next(qop *op, qctx *c, qbatch **out)
+{
+    scan_state *s = op->state;
+    *out = NULL;
+    for (;;) {
+        int rc = qctx_check_deadline(c);
+        if (rc != VG_OK)
+            return rc;
+        bool done;
+        rc = next_raw(c, s, &done);
+        if (rc != VG_OK || done)
+            return rc;
+        if (!s->spec.filter) {
+            *out = &s->out;
+            return VG_OK;
+        }
+        qvec pred;
+        rc = qexpr_eval(c, s->spec.filter, &s->out, &pred);
+        if (rc != VG_OK)
+            return rc;
+        uint32_t k = qop_select(&pred, s->out.nrows, s->fsel);
+        if (k == 0)
+            continue;
+        if (k == s->out.nrows) {
+            *out = &s->out;
+            return VG_OK;
+        }
+        for (uint32_t i = 0; i < s->out.ncols; i++) {
+            rc = qop_gather(c, &s->fbufs[i], &s->out.cols[i], s->fsel, k, &s->fout.cols[i]);
+            if (rc != VG_OK)
+                return rc;
+        }
+        s->fout.nrows = k;
+        *out = &s->fout;
+        return VG_OK;
+    }
+}
+
+/* ---- constructor ---- */
+
+static const qop_vt scan_vt = {"Scan", scan_open, scan_next, scan_close};
+
+bool qop_scan_bind_time_bound(qop *op, uint32_t col, qop_time_bound *b)
+{
+    if (op->vt != &scan_vt)
+        return false;
+    scan_state *s = op->state;
+    if (col >= s->spec.ncols || s->cols[col].ctype != CATALOG_TIME)
+        return false;
+    s->bound = b;
+    return true;
+}
+
+static int scan_schema(qctx *c, const qscan_spec *spec, scan_state *s, qschema *schema)
+{
+    const catalog_table *t = spec->table;
+    uint32_t n = spec->ncols;
+    schema->n = n;
+    schema->f = qctx_alloc(c, (n ? n : 1) * sizeof *schema->f);
+    s->cols = qctx_alloc(c, (n ? n : 1) * sizeof *s->cols);
+    if (!schema->f || !s->cols)
+        return qop_err(c);
+    memset(s->cols, 0, (n ? n : 1) * sizeof *s->cols);
+    for (uint32_t i = 0; i < n; i++) {
+        if (spec->cols[i] >= t->ncols)
+            return vg_err_set(c->err, VG_EINTERNAL, "scan of '%s': no column id %u", t->name,
+                              spec->cols[i]);
+        const catalog_column *cc = t->cols[spec->cols[i]];
+        s->cols[i].id = cc->id;
+        s->cols[i].ctype = cc->type;
+        schema->f[i] = (qfield){.name = cc->name, .qualifier = t->name,
+                                .type = qtype_of(cc->type), .is_tag = cc->type == CATALOG_TAG,
+                                .nullable = cc->type != CATALOG_TIME};
+    }
+    return VG_OK;
+}
+
+static int scan_tags(qctx *c, const catalog_table *t, scan_state *s)
+{
+    s->tags = qctx_alloc(c, (t->ncols ? t->ncols : 1) * sizeof *s->tags);
+    if (!s->tags)
+        return qop_err(c);
+    for (uint32_t i = 0; i < t->ncols; i++)
+        if (t->cols[i]->type == CATALOG_TAG)
+            s->tags[s->ntags++] = i;
+    uint32_t n = s->ntags ? s->ntags : 1;
+    s->ctags = qctx_alloc(c, n * sizeof *s->ctags);
+    s->codes = qctx_alloc(c, n * sizeof *s->codes);
+    return s->ctags && s->codes ? VG_OK : qop_err(c);
+}
+
+qop *qop_scan(qctx *c, const qscan_spec *spec)
+{
+    qop *op = qctx_alloc(c, sizeof *op);
+    scan_state *s = qctx_alloc(c, sizeof *s);
+    if (!op || !s)
+        return NULL;
+    memset(s, 0, sizeof *s);
+    s->spec = *spec;
+    *op = (qop){.vt = &scan_vt, .state = s};
+    if (scan_schema(c, spec, s, &op->schema) != VG_OK || scan_tags(c, spec->table, s) != VG_OK)
+        return NULL;
+    if (spec->ntag_eq) {
+        s->match = qctx_alloc(c, spec->ntag_eq * sizeof *s->match);
+        s->eqcols = qctx_alloc(c, spec->ntag_eq * sizeof *s->eqcols);
+        if (!s->match || !s->eqcols)
+            return NULL;
+        memset(s->match, 0, spec->ntag_eq * sizeof *s->match);
+    }
+    return op;
+}
