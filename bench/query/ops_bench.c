@@ -93,13 +93,12 @@ static void load(bench *b, uint64_t rows)
     vg_err e;
     for (uint64_t i = 0; i < rows; i++) {
         uint64_t d = i % DEVICES, t = i / DEVICES;
-        vals[0] = (buffer_value){.col = b->col_device, .type = CATALOG_TAG,
-                                 .v.s = {dev[d], 5}};
-        vals[1] = (buffer_value){.col = b->col_site, .type = CATALOG_TAG,
-                                 .v.s = {site[d % SITES], 2}};
+        vals[0] = (buffer_value){.col = b->col_device, .type = CATALOG_TAG, .v.s = {dev[d], 5}};
+        vals[1] =
+            (buffer_value){.col = b->col_site, .type = CATALOG_TAG, .v.s = {site[d % SITES], 2}};
         for (int k = 0; k < FIELDS; k++)
-            vals[2 + k] = (buffer_value){.col = b->col_f[k], .type = CATALOG_FLOAT,
-                                         .v.f = field_value(d, t, (uint64_t)k)};
+            vals[2 + k] = (buffer_value){
+                .col = b->col_f[k], .type = CATALOG_FLOAT, .v.f = field_value(d, t, (uint64_t)k)};
         if (buffer_append(b->buf, b->db_id, b->t->id, b->t->ncols, START_NS + (int64_t)t * STEP_NS,
                           vals, 2 + FIELDS, i + 1, &e))
             die("append", &e);
@@ -160,19 +159,25 @@ static qscan_spec spec(bench *b, run_ctx *r, const uint32_t *cols, uint32_t n)
 {
     uint32_t *c = vg_arena_alloc(&r->arena, n * sizeof *c);
     memcpy(c, cols, n * sizeof *c);
-    return (qscan_spec){.db_id = b->db_id, .table_id = b->t->id, .table = b->t, .cols = c,
-                        .ncols = n, .time_min = INT64_MIN, .time_max = INT64_MAX, .dedup = true};
+    return (qscan_spec){.db_id = b->db_id,
+                        .table_id = b->t->id,
+                        .table = b->t,
+                        .cols = c,
+                        .ncols = n,
+                        .time_min = INT64_MIN,
+                        .time_max = INT64_MAX,
+                        .dedup = true};
 }
 
 typedef enum query_kind {
-    Q_COUNT,           /* SELECT count(*) */
-    Q_SITE_PUSHDOWN,   /* WHERE site = 's3' GROUP BY device: avg(f0), max(f1); tag_eq */
-    Q_SITE_FILTER,     /* the same with the predicate as a residual filter */
-    Q_ALL_DEVICES,     /* GROUP BY device: avg(f0), max(f1) over every row */
-    Q_ALL_NODEDUP,     /* the same, dedup = false (what dedup costs) */
-    Q_BY_TIME,         /* GROUP BY time: avg(f0) (int64 keys, 10,000 groups) */
-    Q_TOP10,           /* ORDER BY time DESC LIMIT 10 (top-K), 3 columns */
-    Q_HOUR_DEVICE,     /* time in the last hour, GROUP BY device: avg/max (pruning) */
+    Q_COUNT,         /* SELECT count(*) */
+    Q_SITE_PUSHDOWN, /* WHERE site = 's3' GROUP BY device: avg(f0), max(f1); tag_eq */
+    Q_SITE_FILTER,   /* the same with the predicate as a residual filter */
+    Q_ALL_DEVICES,   /* GROUP BY device: avg(f0), max(f1) over every row */
+    Q_ALL_NODEDUP,   /* the same, dedup = false (what dedup costs) */
+    Q_BY_TIME,       /* GROUP BY time: avg(f0) (int64 keys, 10,000 groups) */
+    Q_TOP10,         /* ORDER BY time DESC LIMIT 10 (top-K), 3 columns */
+    Q_HOUR_DEVICE,   /* time in the last hour, GROUP BY device: avg/max (pruning) */
 } query_kind;
 
 static const char *query_names[] = {
@@ -232,8 +237,7 @@ static qop *build(bench *b, run_ctx *r, query_kind q)
     case Q_ALL_NODEDUP:
         sp.dedup = false;
         return qop_aggregate(c, qop_scan(c, &sp), g, 1, aggs, 2, &s3);
-    case Q_ALL_DEVICES:
-        return qop_aggregate(c, qop_scan(c, &sp), g, 1, aggs, 2, &s3);
+    case Q_ALL_DEVICES: return qop_aggregate(c, qop_scan(c, &sp), g, 1, aggs, 2, &s3);
     case Q_BY_TIME: {
         g[0] = col_ref(r, 0, QT_TIMESTAMP);
         qschema s2 = schema(r, 2);
@@ -263,8 +267,8 @@ static int64_t cpu_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int64_t run_once(bench *b, query_kind q, uint64_t *out_rows, uint64_t *scanned,
-                        size_t *mem, int64_t *cpu)
+static int64_t run_once(bench *b, query_kind q, uint64_t *out_rows, uint64_t *scanned, size_t *mem,
+                        int64_t *cpu)
 {
     run_ctx r;
     ctx_init(b, &r);
@@ -314,8 +318,8 @@ int main(int argc, char **argv)
     printf("loaded %llu rows into the buffer in %.2f s (%.1f M rows/s), buffer %.0f MB\n",
            (unsigned long long)rows, load_s, (double)rows / load_s / 1e6,
            (double)buffer_mem_bytes(b.buf) / 1e6);
-    printf("%-50s %9s %9s %12s %9s %9s\n", "query", "wall ms", "cpu ms", "M rows/s cpu",
-           "out rows", "query MB");
+    printf("%-50s %9s %9s %12s %9s %9s\n", "query", "wall ms", "cpu ms", "M rows/s cpu", "out rows",
+           "query MB");
     const char *only = getenv("ONLY"); /* one query by number, for profiling */
     for (int q = 0; q <= Q_HOUR_DEVICE; q++) {
         if (only && atoi(only) != q)

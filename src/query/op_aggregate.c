@@ -168,8 +168,7 @@ static int keycol_encode(qctx *c, keycol *k, const qvec *v, uint32_t n)
         }
     }
     switch (v->type) {
-    case QT_STRING:
-        return v->ids ? encode_dict(c, k, v, n) : encode_strings(c, k, v, n);
+    case QT_STRING: return v->ids ? encode_dict(c, k, v, n) : encode_strings(c, k, v, n);
     case QT_BOOL:
         for (uint32_t r = 0; r < n; r++)
             k->w[r] = v->v.b[r] != 0;
@@ -181,9 +180,7 @@ static int keycol_encode(qctx *c, keycol *k, const qvec *v, uint32_t n)
     case QT_INT:
     case QT_UINT:
     case QT_TIMESTAMP:
-    case QT_INTERVAL:
-        memcpy(k->w, v->v.u64, (size_t)n * sizeof *k->w);
-        break;
+    case QT_INTERVAL: memcpy(k->w, v->v.u64, (size_t)n * sizeof *k->w); break;
     default:
         return vg_err_set(c->err, VG_EINVAL, "cannot group or compare values of type %s",
                           qtype_name(v->type));
@@ -201,12 +198,12 @@ typedef struct gtab {
     uint32_t k;
     keycol *keys;
     uint32_t ngroups;
-    uint32_t cap;    /* group capacity of kw / kn / gh */
-    uint64_t **kw;   /* [key][group] word */
-    uint8_t **kn;    /* [key][group] NULL flag */
-    uint64_t *gh;    /* [group] tuple hash (k >= 2) */
+    uint32_t cap;        /* group capacity of kw / kn / gh */
+    uint64_t **kw;       /* [key][group] word */
+    uint8_t **kn;        /* [key][group] NULL flag */
+    uint64_t *gh;        /* [group] tuple hash (k >= 2) */
     uint32_t null_group; /* k == 1; UINT32_MAX until seen */
-    uint32_t *c2g;   /* k == 1 string: code -> group, UINT32_MAX = none yet */
+    uint32_t *c2g;       /* k == 1 string: code -> group, UINT32_MAX = none yet */
     uint32_t c2g_cap;
     uint32_t c2g_n;  /* entries initialized */
     qop_imap words;  /* k == 1 other types: word -> group */
@@ -282,8 +279,8 @@ static int gtab_add(qctx *c, gtab *g, uint32_t r, uint64_t h, uint32_t *out)
 static int assign_string(qctx *c, gtab *g, uint32_t n, uint32_t *groups)
 {
     keycol *kc = &g->keys[0];
-    int rc = qop_grow(c, (void **)&g->c2g, &g->c2g_cap, kc->strs.n ? kc->strs.n : 1,
-                      sizeof *g->c2g);
+    int rc =
+        qop_grow(c, (void **)&g->c2g, &g->c2g_cap, kc->strs.n ? kc->strs.n : 1, sizeof *g->c2g);
     if (rc != VG_OK)
         return rc;
     for (; g->c2g_n < kc->strs.n; g->c2g_n++)
@@ -394,8 +391,7 @@ static bool same_as_previous(const gtab *g, uint32_t r)
 {
     for (uint32_t j = 0; j < g->k; j++) {
         const keycol *kc = &g->keys[j];
-        if (kc->w[r] != kc->w[r - 1] ||
-            (kc->any_null && kc->isnull[r] != kc->isnull[r - 1]))
+        if (kc->w[r] != kc->w[r - 1] || (kc->any_null && kc->isnull[r] != kc->isnull[r - 1]))
             return false;
     }
     return true;
@@ -556,12 +552,12 @@ static int gtab_key_vec(qctx *c, gtab *g, uint32_t j, uint32_t g0, uint32_t n, q
 typedef struct agg_run {
     const qagg *agg;
     qagg_call *call;
-    size_t size;     /* bytes per state */
+    size_t size; /* bytes per state */
     char *states;
-    uint32_t cap;    /* states allocated (and initialized) */
-    qvec *args;      /* evaluated arguments of the current batch */
-    qvec result;     /* finalized, one row per group */
-    qvec sel[2];     /* slices of a QT_SELECTOR result */
+    uint32_t cap; /* states allocated (and initialized) */
+    qvec *args;   /* evaluated arguments of the current batch */
+    qvec result;  /* finalized, one row per group */
+    qvec sel[2];  /* slices of a QT_SELECTOR result */
 } agg_run;
 
 typedef struct agg_state {
@@ -570,7 +566,7 @@ typedef struct agg_state {
     agg_run *aggs;
     uint32_t naggs;
     keycol *keys;
-    qvec *kv;         /* the group keys of the current batch */
+    qvec *kv; /* the group keys of the current batch */
     gtab gt;
     uint32_t *groups; /* Q_BATCH_ROWS */
     bool done_input;
@@ -723,22 +719,15 @@ static void slice_vec(const qvec *v, uint32_t off, uint32_t n, qvec *sel, qvec *
     if (v->ids)
         out->ids = v->ids + off;
     switch (v->type) {
-    case QT_NULL:
-        break;
-    case QT_BOOL:
-        out->v.b = v->v.b ? v->v.b + off : NULL;
-        break;
-    case QT_STRING:
-        out->v.s = v->v.s ? v->v.s + off : NULL;
-        break;
+    case QT_NULL: break;
+    case QT_BOOL: out->v.b = v->v.b ? v->v.b + off : NULL; break;
+    case QT_STRING: out->v.s = v->v.s ? v->v.s + off : NULL; break;
     case QT_SELECTOR:
         for (int k = 0; k < 2; k++)
             slice_vec(&v->sel[k], off, n, NULL, &sel[k]);
         out->sel = sel;
         break;
-    default:
-        out->v.u64 = v->v.u64 ? v->v.u64 + off : NULL;
-        break;
+    default: out->v.u64 = v->v.u64 ? v->v.u64 + off : NULL; break;
     }
 }
 

@@ -110,8 +110,7 @@ static void gather8(const uint64_t *in, const uint32_t *sel, uint32_t n, uint64_
         out[i] = in[sel[i]];
 }
 
-int qop_gather(qctx *c, qop_vecbuf *vb, const qvec *in, const uint32_t *sel, uint32_t n,
-               qvec *out)
+int qop_gather(qctx *c, qop_vecbuf *vb, const qvec *in, const uint32_t *sel, uint32_t n, qvec *out)
 {
     memset(out, 0, sizeof *out);
     out->type = in->type;
@@ -124,8 +123,7 @@ int qop_gather(qctx *c, qop_vecbuf *vb, const qvec *in, const uint32_t *sel, uin
             out->valid = v;
     }
     switch (in->type) {
-    case QT_NULL:
-        return VG_OK;
+    case QT_NULL: return VG_OK;
     case QT_BOOL: {
         uint8_t *d = qop_vb_data(c, vb);
         if (!d)

@@ -14,8 +14,8 @@
 
 typedef struct filter_state {
     qexpr *pred;
-    uint32_t *sel;     /* Q_BATCH_ROWS */
-    qop_vecbuf *bufs;  /* one per column */
+    uint32_t *sel;    /* Q_BATCH_ROWS */
+    qop_vecbuf *bufs; /* one per column */
     qbatch out;
 } filter_state;
 

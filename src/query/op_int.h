@@ -7,7 +7,8 @@
  *   - qop_select / qop_gather: predicate to row selection, selection to compacted
  *     vectors (dictionary encoding kept);
  *   - qop_strtab: bytes -> dense id interning in the query arena;
- *   - qop_imap: uint64 -> uint32 open-addressing map (no allocation per row).
+ *   - qop_imap: uint64 -> uint32 open-addressing map (no allocation per row);
+ *   - qop_time_bound: a top-K sort's running bound, pushed into the scan below it.
  *
  * Private to the operator files: the rest of the module sees only exec_int.h.
  */
@@ -22,12 +23,12 @@ int qop_err(qctx *c);
 /* ---- per-column scratch ---- */
 
 typedef struct qop_vecbuf {
-    void *data;               /* Q_BATCH_ROWS values of 8 bytes (or bytes for bools) */
-    uint8_t *valid;           /* Q_BATCH_ROWS bits */
-    uint32_t *ids;            /* dictionary ids */
-    qstr *strs;               /* plain strings */
-    qvec *sel;                /* QT_SELECTOR: the two sub-vectors */
-    struct qop_vecbuf *sub;   /* ... and their scratch */
+    void *data;             /* Q_BATCH_ROWS values of 8 bytes (or bytes for bools) */
+    uint8_t *valid;         /* Q_BATCH_ROWS bits */
+    uint32_t *ids;          /* dictionary ids */
+    qstr *strs;             /* plain strings */
+    qvec *sel;              /* QT_SELECTOR: the two sub-vectors */
+    struct qop_vecbuf *sub; /* ... and their scratch */
 } qop_vecbuf;
 
 /* Buffers of Q_BATCH_ROWS entries, allocated on first use and then reused. */
@@ -45,8 +46,7 @@ uint32_t qop_select(const qvec *pred, uint32_t n, uint32_t *sel);
 /* out = rows sel[0..n) of in, in that order, into vb's buffers (n <= Q_BATCH_ROWS).
  * Dictionary vectors stay dictionary vectors (ids gathered, dict shared); strings
  * point where in's strings point. out->valid is NULL when no gathered row is null. */
-int qop_gather(qctx *c, qop_vecbuf *vb, const qvec *in, const uint32_t *sel, uint32_t n,
-               qvec *out);
+int qop_gather(qctx *c, qop_vecbuf *vb, const qvec *in, const uint32_t *sel, uint32_t n, qvec *out);
 
 /* True when bits [0, n) of a validity bitmap are all set. */
 bool qop_all_valid(const uint8_t *valid, uint32_t n);

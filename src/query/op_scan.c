@@ -17,35 +17,57 @@
  * buffer_dict, unique per (chunk, column) while the snapshot is held, and the same
  * id space for two scans of one table). The buffer's validity bitmaps have qvec's
  * layout (LSB first), so they are used as they are. A batch of consecutive rows is
- * a slice of the views (no copy: batches start at multiples of Q_BATCH_ROWS, so the
- * bitmaps slice on byte boundaries); selected rows are gathered into scratch reused
- * from batch to batch. String fields are the one copy: qstr cells made from the
- * chunk's offsets. A column a chunk lacks is all NULL.
+ * a slice of the views, no copy (a bitmap is shifted into scratch when the slice
+ * does not start on a byte); scattered rows are gathered into scratch reused from
+ * batch to batch. String fields are the one copy: qstr cells made from the chunk's
+ * offsets. A column a chunk lacks is all NULL.
+ *
+ * Row selection. A chunk whose times are sorted (data written in time order: one
+ * cheap pass checks) and that has no tag filter turns the time range into a row
+ * range by binary search. Otherwise rows are tested one by one: time in range, and
+ * each tag_eq column's id marked in a per-chunk table of matching dictionary ids.
  *
  * Deduplication (dedup = true). A row is identified by (tag set, time); duplicates
  * merge with "later wins" per field, later = higher chunk seq, then higher row
  * index, and a NULL in the later row keeps the earlier value (the union of fields).
- * Most data has no duplicates, so the work is proportional to where they can be:
+ * Most data has no duplicates, so the work is proportional to where they can be.
+ * The buffer flags a chunk may_have_dups when it received a row not newer than its
+ * series' newest earlier row; every duplicate pair has its later row in a flagged
+ * chunk. With no flagged chunk among those read there is nothing to do at all;
+ * otherwise:
  *
- *   1. Cross-chunk. A sweep over the surviving chunks' time ranges (clipped to the
- *      query's) finds the "overlap regions": times covered by two or more chunks.
- *      Only rows whose time falls in such a region can have a duplicate in another
- *      chunk. These "suspect" rows are set aside in a pool with a global series id
- *      (the chunk's tag strings interned across chunks); every other row stays in
- *      its chunk's stream. Data written in time order overlaps only where a chunk
- *      boundary splits one timestamp, so the pool stays small.
- *   2. Within a chunk. Rows get a local series id: with one tag column it is the tag
- *      id; with several, the id of the tag with the largest dictionary as long as it
- *      determines the others in this chunk (device -> site, checked row by row), else
- *      the interned tuple of tag ids. One pass checks that each series' times strictly
- *      increase in row order; if so there is nothing to merge. Otherwise the chunk's
- *      rows are sorted by (series, time, row) and runs of equal (series, time) merge.
- *   3. After the last chunk the pool is sorted by (global series, time, chunk seq,
- *      row) and merged the same way.
+ *   1. Across chunks. A sweep over the surviving chunks' time ranges (clipped to the
+ *      query's) finds the "overlap regions": times covered by two or more chunks, one
+ *      of them flagged. Only rows whose time falls in one can have a duplicate in
+ *      another chunk. These "suspect" rows go to a pool with a global series id
+ *      (their tag strings interned across chunks; remembered per primary tag id, see
+ *      2); all others stay in their chunk's stream. Data written in time order
+ *      overlaps only where a chunk boundary splits one timestamp, so the pool stays
+ *      small. In a sorted chunk the suspects are row ranges found by binary search.
+ *   2. Within a flagged chunk. The "primary" tag is the one with the largest
+ *      dictionary (a device rather than its site). If (primary id, time) pairs are
+ *      unique, so are (tag set, time) pairs: one pass checking that each primary id's
+ *      times strictly increase in row order proves the chunk free of duplicates. Only
+ *      when it does not are full series ids made (the primary id if it determines the
+ *      other tags in this chunk, else the interned tuple of tag ids), the rows sorted
+ *      by (series, time, row), and runs of equal (series, time) merged.
+ *   3. Pool rows become final once no chunk still to be read covers their time
+ *      (suffix minima/maxima of the chunks' ranges in reading order); after each
+ *      chunk the final ones are grouped by (global series, time) with a hash table,
+ *      each group ordered by (chunk seq, row), merged the same way and emitted. The
+ *      pool holds about one chunk boundary's worth of rows at a time.
  *
- * A chunk with no suspect rows, no internal duplicates and every row selected streams
- * straight through as slices. Filters on time and tags run before the merge (every
- * duplicate of a row shares them); the residual filter runs after it, on merged rows.
+ * So a chunk in time order streams through as slices after one linear pass (are its
+ * times sorted?), plus one more (uniqueness) if it is flagged. Filters on time and
+ * tags run before the merge (every duplicate of a row shares them); the residual
+ * filter runs after it, on merged rows.
+ *
+ * Top-K bound. A sort computing ORDER BY time [DESC] LIMIT K above this scan may bind
+ * a qop_time_bound (op_int.h): the scan then reads chunks newest first (or oldest
+ * first) and skips each chunk whose every row is strictly worse than the K-th best
+ * time so far (strictly: a row tying on time may still win on a later key). With
+ * dedup, a skipped chunk's rows could only have changed merged rows at its own times,
+ * which are out of the top-K already, and the bound never gets worse.
  */
 #include "op_int.h"
 
@@ -59,14 +81,14 @@
 /* ---- state ---- */
 
 typedef struct scan_col {
-    uint32_t id;            /* catalog column id */
+    uint32_t id; /* catalog column id */
     catalog_type ctype;
-    qvec view;              /* current chunk, whole; type QT_NULL-free: see `missing` */
-    bool missing;           /* the current chunk has no vector for it: all NULL */
-    qstr *dict;             /* current chunk's dictionary as qstr, reused */
+    qvec view;    /* the whole current chunk (unused when missing) */
+    bool missing; /* the current chunk has no vector for it: all NULL */
+    qstr *dict;   /* current chunk's dictionary as qstr, reused */
     uint32_t dict_cap;
-    qop_vecbuf buf;         /* gather scratch */
-    qvec nulls;             /* an all-NULL vector of Q_BATCH_ROWS rows, made once */
+    qop_vecbuf buf; /* gather scratch */
+    qvec nulls;     /* an all-NULL vector of Q_BATCH_ROWS rows, made once */
 } scan_col;
 
 /* A row to merge: the key orders and groups duplicates. */
@@ -79,8 +101,8 @@ typedef struct scan_ent {
 
 typedef enum plan_kind {
     PLAN_RANGES, /* consecutive rows ranges[0..nranges): slices */
-    PLAN_SEL,   /* rows sel[0..nsel), gathered */
-    PLAN_RUNS,  /* ents sorted, runs[0..nruns] bound runs of duplicates */
+    PLAN_SEL,    /* rows sel[0..nsel), gathered */
+    PLAN_RUNS,   /* ents sorted, runs[0..nruns] bound runs of duplicates */
 } plan_kind;
 
 typedef struct tag_match {
@@ -95,9 +117,9 @@ typedef struct scan_state {
     uint32_t ntags;
     const buffer_column **ctags; /* ... those the current chunk has */
     uint32_t nctags;
-    uint32_t primary;            /* index in ctags of the largest dictionary */
-    uint32_t *codes;             /* one series' tag codes */
-    tag_match *match;            /* one per spec.tag_eq entry */
+    uint32_t primary;             /* index in ctags of the largest dictionary */
+    uint32_t *codes;              /* one series' tag codes */
+    tag_match *match;             /* one per spec.tag_eq entry */
     const buffer_column **eqcols; /* the current chunk's columns of spec.tag_eq */
 
     buffer_chunk **snap;
@@ -110,28 +132,28 @@ typedef struct scan_state {
     uint32_t ncover;
 
     /* the chunk being emitted */
-    uint32_t cur;     /* index into live; == nlive: the pool */
+    uint32_t cur; /* index into live; == nlive: all chunks read */
     bool chunk_ready;
     plan_kind plan;
     uint32_t nsel;
-    uint32_t *sel;    /* max_rows */
-    uint32_t *lsid;   /* max_rows: local series id of sel[k] */
-    scan_ent *ents;   /* max_rows, allocated when a chunk has duplicates */
-    uint32_t *runs;   /* max_rows + 1 */
+    uint32_t *sel;  /* max_rows */
+    uint32_t *lsid; /* max_rows: local series id of sel[k] */
+    scan_ent *ents; /* max_rows, allocated when a chunk has duplicates */
+    uint32_t *runs; /* max_rows + 1 */
     uint32_t nruns;
     uint32_t (*ranges)[2]; /* [first, end) row ranges */
     uint32_t nranges;
     uint32_t ranges_cap;
-    uint32_t rng;     /* PLAN_RANGES: the range being emitted */
-    uint32_t pos;     /* next row (or run, or row of the range) to emit */
+    uint32_t rng; /* PLAN_RANGES: the range being emitted */
+    uint32_t pos; /* next row (or run, or row of the range) to emit */
 
     /* per-chunk series scratch, grown as needed */
-    uint32_t *fd;     /* functional-dependency check, (m - 1) * nslots */
+    uint32_t *fd; /* functional-dependency check, (m - 1) * nslots */
     uint32_t fd_cap;
-    int64_t *last;    /* last time seen per local series */
+    int64_t *last; /* last time seen per local series */
     uint32_t last_cap;
     uint32_t nslots;
-    char *key;        /* series key bytes */
+    char *key; /* series key bytes */
     uint32_t key_cap;
     uint32_t *gc_gsid; /* current chunk: global series by primary tag id ... */
     uint32_t *gc_row;  /* ... and the row it was computed from */
@@ -144,13 +166,25 @@ typedef struct scan_state {
     scan_ent *pool;
     uint32_t npool;
     uint32_t pool_cap;
-    uint32_t *pool_runs;
-    uint32_t npool_runs;
+    int64_t *fut_min; /* [i]: lowest clipped time of live[i..], INT64_MAX past the end */
+    int64_t *fut_max; /* [i]: highest */
+    /* pool rows no chunk still to be read can duplicate, grouped and being emitted;
+     * the buffers are reused from flush to flush */
+    scan_ent *fl;
+    uint32_t fl_cap;
+    uint32_t *fl_runs;
+    uint32_t fl_runs_cap;
+    uint32_t nfl_runs;
+    uint32_t fl_pos;
+    scan_ent *fl_src;
+    uint32_t fl_src_cap;
+    uint32_t *fl_slots, *fl_next, *fl_head, *fl_tail;
+    uint32_t fl_slots_cap, fl_next_cap, fl_head_cap, fl_tail_cap;
 
     qop_time_bound *bound; /* a top-K above reading the time column, or NULL */
 
     qbatch out;
-    uint32_t *fsel;   /* residual filter selection */
+    uint32_t *fsel; /* residual filter selection */
     qop_vecbuf *fbufs;
     qbatch fout;
 } scan_state;
@@ -158,19 +192,13 @@ typedef struct scan_state {
 static qtype qtype_of(catalog_type t)
 {
     switch (t) {
-    case CATALOG_TIME:
-        return QT_TIMESTAMP;
+    case CATALOG_TIME: return QT_TIMESTAMP;
     case CATALOG_TAG:
-    case CATALOG_STRING:
-        return QT_STRING;
-    case CATALOG_FLOAT:
-        return QT_FLOAT;
-    case CATALOG_INT:
-        return QT_INT;
-    case CATALOG_UINT:
-        return QT_UINT;
-    case CATALOG_BOOL:
-        return QT_BOOL;
+    case CATALOG_STRING: return QT_STRING;
+    case CATALOG_FLOAT: return QT_FLOAT;
+    case CATALOG_INT: return QT_INT;
+    case CATALOG_UINT: return QT_UINT;
+    case CATALOG_BOOL: return QT_BOOL;
     }
     return QT_NULL;
 }
@@ -257,7 +285,7 @@ static int pair_cmp_desc(const void *a, const void *b)
  * first for DESC), so the bound soon excludes most of the rest. */
 static int order_for_bound(qctx *c, scan_state *s)
 {
-    int64_t (*key)[2] = qctx_alloc(c, (s->nlive ? s->nlive : 1) * sizeof *key);
+    int64_t(*key)[2] = qctx_alloc(c, (s->nlive ? s->nlive : 1) * sizeof *key);
     if (!key)
         return qop_err(c);
     for (uint32_t i = 0; i < s->nlive; i++) {
@@ -288,7 +316,8 @@ static void clip(const scan_state *s, const buffer_chunk *ch, int64_t *lo, int64
 
 typedef struct sweep_ev {
     int64_t t;
-    int kind; /* 0 = start, 1 = end: starts first at equal t, so touching ranges overlap */
+    int kind;    /* 0 = start, 1 = end: starts first at equal t, so touching ranges overlap */
+    int flagged; /* the chunk may_have_dups */
 } sweep_ev;
 
 static int ev_cmp(const void *a, const void *b)
@@ -299,10 +328,17 @@ static int ev_cmp(const void *a, const void *b)
     return x->kind - y->kind;
 }
 
-/* Times covered by at least two chunks, as sorted disjoint inclusive ranges. */
+/* Times where a chunk flagged may_have_dups overlaps another chunk, as sorted
+ * disjoint inclusive ranges. The buffer flags the chunk that receives a row not newer
+ * than its series' newest earlier row, so every duplicate pair has a flagged member
+ * (the later row's chunk): unflagged chunks overlapping each other cannot share a
+ * (tag set, time). */
 static int find_overlaps(qctx *c, scan_state *s)
 {
-    if (s->nlive < 2)
+    uint32_t nflagged = 0;
+    for (uint32_t i = 0; i < s->nlive; i++)
+        nflagged += s->snap[s->live[i]]->may_have_dups;
+    if (s->nlive < 2 || nflagged == 0)
         return VG_OK;
     sweep_ev *ev = qctx_alloc(c, (size_t)s->nlive * 2 * sizeof *ev);
     s->cover = qctx_alloc(c, (size_t)s->nlive * sizeof *s->cover);
@@ -310,22 +346,47 @@ static int find_overlaps(qctx *c, scan_state *s)
         return qop_err(c);
     for (uint32_t i = 0; i < s->nlive; i++) {
         int64_t lo, hi;
-        clip(s, s->snap[s->live[i]], &lo, &hi);
-        ev[2 * i] = (sweep_ev){lo, 0};
-        ev[2 * i + 1] = (sweep_ev){hi, 1};
+        const buffer_chunk *ch = s->snap[s->live[i]];
+        clip(s, ch, &lo, &hi);
+        ev[2 * i] = (sweep_ev){lo, 0, ch->may_have_dups};
+        ev[2 * i + 1] = (sweep_ev){hi, 1, ch->may_have_dups};
     }
     qsort(ev, (size_t)s->nlive * 2, sizeof *ev, ev_cmp);
-    int depth = 0;
+    /* In a region while two chunks, one of them flagged, cover the time: that can
+     * start only at a start event and end only at an end event. */
+    int depth = 0, fdepth = 0;
     int64_t begin = 0;
     for (uint32_t i = 0; i < s->nlive * 2; i++) {
-        if (ev[i].kind == 0) {
-            if (++depth == 2)
-                begin = ev[i].t;
-        } else if (depth-- == 2) {
+        bool was = depth >= 2 && fdepth >= 1;
+        int d = ev[i].kind == 0 ? 1 : -1;
+        depth += d;
+        fdepth += ev[i].flagged ? d : 0;
+        bool is = depth >= 2 && fdepth >= 1;
+        if (!was && is) {
+            begin = ev[i].t;
+        } else if (was && !is) {
             s->cover[s->ncover][0] = begin;
             s->cover[s->ncover][1] = ev[i].t;
             s->ncover++;
         }
+    }
+    return VG_OK;
+}
+
+/* Suffix ranges of the chunks in reading order, for flush_pool. */
+static int future_ranges(qctx *c, scan_state *s)
+{
+    s->fut_min = qctx_alloc(c, ((size_t)s->nlive + 1) * sizeof *s->fut_min);
+    s->fut_max = qctx_alloc(c, ((size_t)s->nlive + 1) * sizeof *s->fut_max);
+    if (!s->fut_min || !s->fut_max)
+        return qop_err(c);
+    s->fut_min[s->nlive] = INT64_MAX;
+    s->fut_max[s->nlive] = INT64_MIN;
+    for (uint32_t i = s->nlive; i-- > 0;) {
+        int64_t lo, hi;
+        clip(s, s->snap[s->live[i]], &lo, &hi);
+        s->fut_min[i] = lo < s->fut_min[i + 1] ? lo : s->fut_min[i + 1];
+        s->fut_max[i] = hi > s->fut_max[i + 1] ? hi : s->fut_max[i + 1];
     }
     return VG_OK;
 }
@@ -350,8 +411,7 @@ static int scan_alloc_scratch(qctx *c, scan_state *s)
 static int scan_open(qop *op, qctx *c)
 {
     scan_state *s = op->state;
-    int rc = buffer_snapshot(c->buf, s->spec.db_id, s->spec.table_id, &s->snap, &s->nsnap,
-                             c->err);
+    int rc = buffer_snapshot(c->buf, s->spec.db_id, s->spec.table_id, &s->snap, &s->nsnap, c->err);
     if (rc != VG_OK)
         return rc;
     rc = prune_chunks(c, s);
@@ -359,6 +419,8 @@ static int scan_open(qop *op, qctx *c)
         rc = find_overlaps(c, s);
     if (rc == VG_OK && s->bound)
         rc = order_for_bound(c, s);
+    if (rc == VG_OK)
+        rc = future_ranges(c, s);
     if (rc == VG_OK)
         rc = scan_alloc_scratch(c, s);
     return rc;
@@ -388,20 +450,11 @@ static int make_view(qctx *c, scan_col *sc, const buffer_chunk *ch)
     v->valid = sc->ctype == CATALOG_TIME ? NULL : col->valid;
     switch (sc->ctype) {
     case CATALOG_TIME:
-    case CATALOG_INT:
-        v->v.i64 = col->v.i64;
-        break;
-    case CATALOG_UINT:
-        v->v.u64 = col->v.u64;
-        break;
-    case CATALOG_FLOAT:
-        v->v.f64 = col->v.f64;
-        break;
-    case CATALOG_BOOL:
-        v->v.b = col->v.b;
-        break;
-    case CATALOG_STRING:
-        break; /* cells are made per batch from the offsets */
+    case CATALOG_INT: v->v.i64 = col->v.i64; break;
+    case CATALOG_UINT: v->v.u64 = col->v.u64; break;
+    case CATALOG_FLOAT: v->v.f64 = col->v.f64; break;
+    case CATALOG_BOOL: v->v.b = col->v.b; break;
+    case CATALOG_STRING: break; /* cells are made per batch from the offsets */
     case CATALOG_TAG: {
         const buffer_dict *d = col->dict;
         int rc = qop_grow(c, (void **)&sc->dict, &sc->dict_cap, d->n ? d->n : 1, sizeof(qstr));
@@ -472,8 +525,7 @@ static int string_vec(qctx *c, scan_col *sc, const buffer_chunk *ch, const uint3
 }
 
 /* Bits [start, start + n) of a bitmap of nbits bits, shifted to bit 0 of out. */
-static void shift_bits(const uint8_t *in, uint32_t nbits, uint32_t start, uint32_t n,
-                       uint8_t *out)
+static void shift_bits(const uint8_t *in, uint32_t nbits, uint32_t start, uint32_t n, uint8_t *out)
 {
     uint32_t byte = start >> 3, sh = start & 7, nbytes = (nbits + 7) / 8;
     for (uint32_t j = 0; j < (n + 7) / 8; j++) {
@@ -491,15 +543,9 @@ static int slice_view(qctx *c, scan_col *sc, uint32_t start, uint32_t n, qvec *o
     *out = *view;
     out->n = n;
     switch (view->type) {
-    case QT_BOOL:
-        out->v.b = view->v.b + start;
-        break;
-    case QT_STRING:
-        out->ids = view->ids + start;
-        break;
-    default:
-        out->v.u64 = view->v.u64 + start;
-        break;
+    case QT_BOOL: out->v.b = view->v.b + start; break;
+    case QT_STRING: out->ids = view->ids + start; break;
+    default: out->v.u64 = view->v.u64 + start; break;
     }
     if (view->valid) {
         if (start % 8 == 0) {
@@ -578,7 +624,7 @@ static void merge_cell(const scan_state *s, const scan_col *sc, const scan_ent *
     const buffer_column *col = NULL;
     const scan_ent *w = latest_valid(s, sc, e, n, &col);
     if (!w) {
-        out->valid[i >> 3] &= (uint8_t)~(1u << (i & 7));
+        out->valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
         ++*nulls;
         if (sc->ctype == CATALOG_TAG || sc->ctype == CATALOG_STRING)
             out->v.s[i] = (qstr){"", 0};
@@ -594,15 +640,9 @@ static void merge_cell(const scan_state *s, const scan_col *sc, const scan_ent *
         out->v.s[i] = (qstr){col->dict->strs[id], col->dict->lens[id]};
         break;
     }
-    case CATALOG_STRING:
-        out->v.s[i] = str_cell(col, w->row);
-        break;
-    case CATALOG_BOOL:
-        out->v.b[i] = col->v.b[w->row];
-        break;
-    default:
-        out->v.u64[i] = col->v.u64[w->row];
-        break;
+    case CATALOG_STRING: out->v.s[i] = str_cell(col, w->row); break;
+    case CATALOG_BOOL: out->v.b[i] = col->v.b[w->row]; break;
+    default: out->v.u64[i] = col->v.u64[w->row]; break;
     }
 }
 
@@ -663,30 +703,36 @@ static uint32_t sort_runs(scan_ent *ents, uint32_t n, uint32_t *runs)
     return nr;
 }
 
-/* Groups the pool into runs of equal (series, time) with a hash table: O(n), and
- * since the pool was filled in (chunk seq, row) order, each run comes out oldest
- * first, as emit_runs wants. Replaces pool with the grouped order. */
-static int group_pool(qctx *c, scan_state *s)
+/* Groups fl_src[0..n) into runs of equal (series, time) with a hash table, O(n),
+ * into fl / fl_runs, each run ordered by (chunk seq, row) as emit_runs wants. */
+static int group_flush(qctx *c, scan_state *s, uint32_t n)
 {
-    uint32_t n = s->npool, cap = 16;
+    uint32_t cap = 16;
     while (cap < 2 * (uint64_t)n)
         cap *= 2;
-    uint32_t *slots = qctx_alloc(c, (size_t)cap * sizeof *slots);
-    uint32_t *next = qctx_alloc(c, (size_t)n * sizeof *next);
-    uint32_t *head = qctx_alloc(c, (size_t)n * sizeof *head);
-    uint32_t *tail = qctx_alloc(c, (size_t)n * sizeof *tail);
-    scan_ent *ents = qctx_alloc(c, (size_t)n * sizeof *ents);
-    s->pool_runs = qctx_alloc(c, ((size_t)n + 1) * sizeof *s->pool_runs);
-    if (!slots || !next || !head || !tail || !ents || !s->pool_runs)
-        return qop_err(c);
+    int rc = qop_grow(c, (void **)&s->fl_slots, &s->fl_slots_cap, cap, sizeof(uint32_t));
+    if (rc == VG_OK)
+        rc = qop_grow(c, (void **)&s->fl_next, &s->fl_next_cap, n, sizeof(uint32_t));
+    if (rc == VG_OK)
+        rc = qop_grow(c, (void **)&s->fl_head, &s->fl_head_cap, n, sizeof(uint32_t));
+    if (rc == VG_OK)
+        rc = qop_grow(c, (void **)&s->fl_tail, &s->fl_tail_cap, n, sizeof(uint32_t));
+    if (rc == VG_OK)
+        rc = qop_grow(c, (void **)&s->fl, &s->fl_cap, n, sizeof *s->fl);
+    if (rc == VG_OK)
+        rc = qop_grow(c, (void **)&s->fl_runs, &s->fl_runs_cap, n + 1, sizeof *s->fl_runs);
+    if (rc != VG_OK)
+        return rc;
+    uint32_t *slots = s->fl_slots, *next = s->fl_next, *head = s->fl_head, *tail = s->fl_tail;
+    const scan_ent *src = s->fl_src;
     memset(slots, 0, (size_t)cap * sizeof *slots);
     uint32_t nr = 0;
     for (uint32_t i = 0; i < n; i++) {
-        const scan_ent *e = &s->pool[i];
+        const scan_ent *e = &src[i];
         uint64_t h = qop_mix64((uint64_t)e->time ^ ((uint64_t)e->series * 0x9e3779b97f4a7c15ULL));
         uint32_t j = (uint32_t)h & (cap - 1);
         for (; slots[j]; j = (j + 1) & (cap - 1)) {
-            const scan_ent *f = &s->pool[head[slots[j] - 1]];
+            const scan_ent *f = &src[head[slots[j] - 1]];
             if (f->series == e->series && f->time == e->time)
                 break;
         }
@@ -702,22 +748,48 @@ static int group_pool(qctx *c, scan_state *s)
     }
     uint32_t k = 0;
     for (uint32_t r = 0; r < nr; r++) {
-        s->pool_runs[r] = k;
+        s->fl_runs[r] = k;
         for (uint32_t i = head[r]; i != UINT32_MAX; i = next[i]) {
             /* Oldest first; chunks read out of seq order (top-K) need the sort. */
             uint32_t j = k++;
-            for (; j > s->pool_runs[r] && (ents[j - 1].cpos > s->pool[i].cpos ||
-                                           (ents[j - 1].cpos == s->pool[i].cpos &&
-                                            ents[j - 1].row > s->pool[i].row));
+            for (; j > s->fl_runs[r] &&
+                   (s->fl[j - 1].cpos > src[i].cpos ||
+                    (s->fl[j - 1].cpos == src[i].cpos && s->fl[j - 1].row > src[i].row));
                  j--)
-                ents[j] = ents[j - 1];
-            ents[j] = s->pool[i];
+                s->fl[j] = s->fl[j - 1];
+            s->fl[j] = src[i];
         }
     }
-    s->pool_runs[nr] = n;
-    s->pool = ents;
-    s->npool_runs = nr;
+    s->fl_runs[nr] = n;
+    s->nfl_runs = nr;
+    s->fl_pos = 0;
     return VG_OK;
+}
+
+/* Moves the pool rows whose time no chunk still to be read (live[next..]) covers out
+ * of the pool and groups them for emission: the pool holds only rows that may still
+ * meet a duplicate, about one chunk boundary's worth for data in time order. */
+static int flush_pool(qctx *c, scan_state *s, uint32_t next)
+{
+    int64_t lo = s->fut_min[next], hi = s->fut_max[next];
+    uint32_t keep = 0, nf = 0;
+    for (uint32_t i = 0; i < s->npool; i++)
+        nf += s->pool[i].time < lo || s->pool[i].time > hi;
+    if (nf == 0)
+        return VG_OK;
+    int rc = qop_grow(c, (void **)&s->fl_src, &s->fl_src_cap, nf, sizeof *s->fl_src);
+    if (rc != VG_OK)
+        return rc;
+    nf = 0;
+    for (uint32_t i = 0; i < s->npool; i++) {
+        const scan_ent e = s->pool[i];
+        if (e.time < lo || e.time > hi)
+            s->fl_src[nf++] = e;
+        else
+            s->pool[keep++] = e;
+    }
+    s->npool = keep;
+    return group_flush(c, s, nf);
 }
 
 /* ---- series ids ---- */
@@ -918,8 +990,8 @@ static void cover_range(const scan_state *s, int64_t lo, int64_t hi, uint32_t *f
     *count = e - a;
 }
 
-/* Rows passing the time range and the tag equalities into sel; true if all did. */
-static bool select_rows(scan_state *s, const buffer_chunk *ch)
+/* Rows passing the time range and the tag equalities into sel. */
+static void select_rows(scan_state *s, const buffer_chunk *ch)
 {
     const int64_t *time = ch->cols[0].v.i64;
     int64_t lo = s->spec.time_min, hi = s->spec.time_max;
@@ -927,16 +999,29 @@ static bool select_rows(scan_state *s, const buffer_chunk *ch)
     uint32_t nt = s->spec.ntag_eq;
     for (uint32_t t = 0; t < nt; t++) {
         tcol[t] = chunk_col(ch, s->spec.tag_eq[t].col_id, CATALOG_TAG);
-        if (!tcol[t]) { /* cannot happen: such a chunk was pruned */
+        if (VG_NEVER(!tcol[t])) { /* such a chunk was pruned */
             s->nsel = 0;
-            return false;
+            return;
         }
     }
-    if (nt == 0 && ch->min_time >= lo && ch->max_time <= hi) {
+    bool in_range = ch->min_time >= lo && ch->max_time <= hi;
+    if (nt == 0 && in_range) {
         for (uint32_t r = 0; r < ch->nrows; r++)
             s->sel[r] = r;
         s->nsel = ch->nrows;
-        return true;
+        return;
+    }
+    if (nt == 1 && in_range && qop_all_valid(tcol[0]->valid, ch->nrows)) {
+        /* WHERE tag = ... (or IN): one table lookup a row, no branches */
+        const uint8_t *ok = s->match[0].ok;
+        const uint32_t *ids = tcol[0]->v.ids;
+        uint32_t k = 0;
+        for (uint32_t r = 0; r < ch->nrows; r++) {
+            s->sel[k] = r;
+            k += ok[ids[r]];
+        }
+        s->nsel = k;
+        return;
     }
     uint32_t k = 0;
     for (uint32_t r = 0; r < ch->nrows; r++) {
@@ -947,11 +1032,11 @@ static bool select_rows(scan_state *s, const buffer_chunk *ch)
         k += ok;
     }
     s->nsel = k;
-    return k == ch->nrows;
 }
 
 /* Moves the rows in overlap regions to the pool; keeps the others in sel/lsid. */
-static int set_aside_suspects(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t cpos)
+static int set_aside_suspects(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t cpos,
+                              bool with_lsid)
 {
     int64_t lo, hi;
     clip(s, ch, &lo, &hi);
@@ -964,8 +1049,9 @@ static int set_aside_suspects(qctx *c, scan_state *s, const buffer_chunk *ch, ui
     for (uint32_t k = 0; k < s->nsel; k++) {
         uint32_t row = s->sel[k];
         if (!in_cover(s, first, count, time[row])) {
-            s->sel[keep] = row;
-            s->lsid[keep++] = s->lsid[k];
+            if (with_lsid)
+                s->lsid[keep] = s->lsid[k];
+            s->sel[keep++] = row;
             continue;
         }
         int rc = qop_grow(c, (void **)&s->pool, &s->pool_cap, s->npool + 1, sizeof *s->pool);
@@ -1017,11 +1103,13 @@ static int full_series(qctx *c, scan_state *s)
 static int plan_dedup(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t cpos,
                       bool known_dups)
 {
-    int rc = series_by_primary_only(c, s);
+    /* Local series ids serve the duplicate check, which unflagged chunks skip. */
+    bool check = known_dups || ch->may_have_dups;
+    int rc = check ? series_by_primary_only(c, s) : VG_OK;
     if (rc == VG_OK && s->ncover && !known_dups)
-        rc = set_aside_suspects(c, s, ch, cpos);
+        rc = set_aside_suspects(c, s, ch, cpos, check);
     bool unique = !known_dups;
-    if (rc == VG_OK && !known_dups)
+    if (rc == VG_OK && !known_dups && ch->may_have_dups)
         rc = times_increase(c, s, ch, &unique);
     if (rc != VG_OK || unique)
         return rc;
@@ -1132,8 +1220,7 @@ static int ranges_unique(qctx *c, scan_state *s, const buffer_chunk *ch, bool *y
 /* A chunk whose times are sorted (data written in time order) and with no tag
  * filter: the time range and the overlap regions are row ranges found by binary
  * search, and the rows left go out as slices once shown free of duplicates. */
-static int plan_sorted(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t cpos,
-                       bool *done)
+static int plan_sorted(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t cpos, bool *done)
 {
     uint32_t lo = lower_row(ch, s->spec.time_min), hi = upper_row(ch, s->spec.time_max);
     s->nranges = 0;
@@ -1160,7 +1247,7 @@ static int plan_sorted(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t 
     }
     int rc = add_range(c, s, at, hi);
     bool unique = true;
-    if (rc == VG_OK)
+    if (rc == VG_OK && ch->may_have_dups)
         rc = ranges_unique(c, s, ch, &unique);
     if (rc != VG_OK || unique) {
         s->plan = PLAN_RANGES;
@@ -1215,78 +1302,82 @@ static int plan_chunk(qctx *c, scan_state *s)
 
 /* ---- next ---- */
 
-/* The next unfiltered batch from the current chunk, or from the pool at the end;
- * *done when both are exhausted. */
+/* The next batch of the current (planned) chunk; *more = false when it has none. */
+static int next_chunk_batch(qctx *c, scan_state *s, bool *more)
+{
+    const buffer_chunk *ch = s->snap[s->live[s->cur]];
+    *more = true;
+    if (s->plan == PLAN_RANGES) {
+        if (s->rng == s->nranges) {
+            *more = false;
+            return VG_OK;
+        }
+        uint32_t a = s->ranges[s->rng][0] + s->pos, b = s->ranges[s->rng][1];
+        uint32_t n = b - a < Q_BATCH_ROWS ? b - a : Q_BATCH_ROWS;
+        s->pos += n;
+        if (a + n == b) {
+            s->rng++;
+            s->pos = 0;
+        }
+        return emit_range(c, s, ch, a, n);
+    }
+    uint32_t total = s->plan == PLAN_RUNS ? s->nruns : s->nsel;
+    if (s->pos >= total) {
+        *more = false;
+        return VG_OK;
+    }
+    uint32_t n = total - s->pos < Q_BATCH_ROWS ? total - s->pos : Q_BATCH_ROWS;
+    uint32_t at = s->pos;
+    if (s->plan == PLAN_RUNS) {
+        s->pos += n;
+        return emit_runs(c, s, s->ents, s->runs, at, at + n);
+    }
+    /* Consecutive rows (all but a few set aside or filtered out) go as slices. */
+    uint32_t run = 1;
+    while (run < n && s->sel[at + run] == s->sel[at] + run)
+        run++;
+    if (run == n || run >= MIN_SLICE_ROWS) {
+        s->pos += run;
+        return emit_range(c, s, ch, s->sel[at], run);
+    }
+    s->pos += n;
+    return emit_rows(c, s, ch, s->sel + at, n);
+}
+
+/* The next unfiltered batch: pool rows that became final, or the current chunk's;
+ * *done when everything was emitted. */
 static int next_raw(qctx *c, scan_state *s, bool *done)
 {
     *done = false;
-    while (s->cur < s->nlive) {
+    for (;;) {
+        if (s->fl_pos < s->nfl_runs) { /* merged pool rows first */
+            uint32_t at = s->fl_pos;
+            uint32_t n = s->nfl_runs - at < Q_BATCH_ROWS ? s->nfl_runs - at : Q_BATCH_ROWS;
+            s->fl_pos += n;
+            return emit_runs(c, s, s->fl, s->fl_runs, at, at + n);
+        }
+        if (s->cur >= s->nlive) {
+            *done = true;
+            return VG_OK;
+        }
+        int rc = VG_OK;
         if (!s->chunk_ready && beaten_by_bound(s, s->snap[s->live[s->cur]])) {
             c->chunks_pruned++;
-            s->cur++;
-            continue;
-        }
-        if (!s->chunk_ready) {
-            int rc = plan_chunk(c, s);
-            if (rc != VG_OK)
+        } else {
+            if (!s->chunk_ready && (rc = plan_chunk(c, s)) != VG_OK)
+                return rc;
+            bool more = false;
+            rc = next_chunk_batch(c, s, &more);
+            if (rc != VG_OK || more)
                 return rc;
         }
-        const buffer_chunk *ch = s->snap[s->live[s->cur]];
-        if (s->plan == PLAN_RANGES) {
-            if (s->rng == s->nranges) {
-                s->cur++;
-                s->chunk_ready = false;
-                continue;
-            }
-            uint32_t a = s->ranges[s->rng][0] + s->pos, b = s->ranges[s->rng][1];
-            uint32_t n = b - a < Q_BATCH_ROWS ? b - a : Q_BATCH_ROWS;
-            s->pos += n;
-            if (a + n == b) {
-                s->rng++;
-                s->pos = 0;
-            }
-            return emit_range(c, s, ch, a, n);
-        }
-        uint32_t total = s->plan == PLAN_RUNS ? s->nruns : s->nsel;
-        if (s->pos >= total) {
-            s->cur++;
-            s->chunk_ready = false;
-            continue;
-        }
-        uint32_t n = total - s->pos < Q_BATCH_ROWS ? total - s->pos : Q_BATCH_ROWS;
-        uint32_t at = s->pos;
-        if (s->plan == PLAN_RUNS) {
-            s->pos += n;
-            return emit_runs(c, s, s->ents, s->runs, at, at + n);
-        }
-        /* Consecutive rows (all but a few set aside or filtered out) go as slices. */
-        uint32_t run = 1;
-        while (run < n && s->sel[at + run] == s->sel[at] + run)
-            run++;
-        if (run == n || run >= MIN_SLICE_ROWS) {
-            s->pos += run;
-            return emit_range(c, s, ch, s->sel[at], run);
-        }
-        s->pos += n;
-        return emit_rows(c, s, ch, s->sel + at, n);
-    }
-    if (s->cur == s->nlive) { /* the pool, once: sort and find its runs */
+        /* The chunk is done (or skipped): on to the next, after the pool rows that
+         * no chunk still to be read can duplicate. */
         s->cur++;
-        s->pos = 0;
-        if (s->npool) {
-            int rc = group_pool(c, s);
-            if (rc != VG_OK)
-                return rc;
-        }
+        s->chunk_ready = false;
+        if (s->npool && (rc = flush_pool(c, s, s->cur)) != VG_OK)
+            return rc;
     }
-    if (s->pos >= s->npool_runs) {
-        *done = true;
-        return VG_OK;
-    }
-    uint32_t n = s->npool_runs - s->pos < Q_BATCH_ROWS ? s->npool_runs - s->pos : Q_BATCH_ROWS;
-    uint32_t at = s->pos;
-    s->pos += n;
-    return emit_runs(c, s, s->pool, s->pool_runs, at, at + n);
 }
 
 static int scan_next(qop *op, qctx *c, qbatch **out)
@@ -1359,8 +1450,10 @@ static int scan_schema(qctx *c, const qscan_spec *spec, scan_state *s, qschema *
         const catalog_column *cc = t->cols[spec->cols[i]];
         s->cols[i].id = cc->id;
         s->cols[i].ctype = cc->type;
-        schema->f[i] = (qfield){.name = cc->name, .qualifier = t->name,
-                                .type = qtype_of(cc->type), .is_tag = cc->type == CATALOG_TAG,
+        schema->f[i] = (qfield){.name = cc->name,
+                                .qualifier = t->name,
+                                .type = qtype_of(cc->type),
+                                .is_tag = cc->type == CATALOG_TAG,
                                 .nullable = cc->type != CATALOG_TIME};
     }
     return VG_OK;

@@ -29,10 +29,17 @@
  * Top-K (limit <= TOPK_MAX): a max-heap of the K best rows so far in K fixed slots
  * of the store, each with its arrival number (ties: earlier wins). An input row not
  * better than the heap's worst is dropped after one prefix comparison; when more
- * than K rows of a batch beat it, a heap over the batch first picks its K best, so
+ * than K rows of a batch beat it, a heap over the batch first picks its K best
+ * (walking the batch backwards, where "the latest N" of time-ordered data are), so
  * at most K rows per batch are copied. Strings of evicted rows are reclaimed by
  * copying the live ones to a second heap once the garbage dominates. ORDER BY time
  * DESC LIMIT 10 over 10M rows keeps 10 rows.
+ *
+ * Time bound. When the first key is a plain timestamp column that reaches a scan
+ * through filters and plain column projections, the sort shares its K-th best time
+ * with that scan (qop_time_bound, op_int.h), which reads chunks newest (or oldest)
+ * first and skips those that cannot beat it: the latest 10 points of 10M rows read
+ * one chunk.
  */
 #include "op_int.h"
 
@@ -125,14 +132,14 @@ typedef struct sort_state {
     uint32_t nkeys;
     uint64_t limit;
     bool topk;
-    uint32_t nin;      /* input columns */
-    uint32_t nstore;   /* stored columns: input, then computed keys */
-    uint32_t *keycol;  /* per key: its stored column */
-    qtype *types;      /* per stored column */
-    qtype *subtypes;   /* per stored column: a selector's value type */
+    uint32_t nin;     /* input columns */
+    uint32_t nstore;  /* stored columns: input, then computed keys */
+    uint32_t *keycol; /* per key: its stored column */
+    qtype *types;     /* per stored column */
+    qtype *subtypes;  /* per stored column: a selector's value type */
     bool types_known;
-    bool exact;        /* the prefix orders the first key completely */
-    bool decided;      /* ... and it is the only key: prefix, then arrival, is the order */
+    bool exact;   /* the prefix orders the first key completely */
+    bool decided; /* ... and it is the only key: prefix, then arrival, is the order */
 
     page *pages;
     uint32_t npages;
@@ -146,15 +153,15 @@ typedef struct sort_state {
     uint32_t dicts_cap;
 
     /* the current input batch */
-    qvec *kv;          /* per key: its vector */
-    qvec *all;         /* the batch's columns then the computed keys */
+    qvec *kv;  /* per key: its vector */
+    qvec *all; /* the batch's columns then the computed keys */
     uint64_t *bpre;
     uint8_t *bcls;
-    uint64_t bseq;     /* arrival number of the batch's row 0 */
-    uint32_t *cand;    /* Q_BATCH_ROWS */
-    uint32_t *lheap;   /* Q_BATCH_ROWS: the batch's best K */
+    uint64_t bseq;   /* arrival number of the batch's row 0 */
+    uint32_t *cand;  /* Q_BATCH_ROWS */
+    uint32_t *lheap; /* Q_BATCH_ROWS: the batch's best K */
 
-    uint32_t *heap;    /* top-K: slots, worst on top */
+    uint32_t *heap; /* top-K: slots, worst on top */
     uint32_t nheap;
     qop_time_bound *bound; /* shared with a scan below, or NULL */
 
@@ -207,9 +214,7 @@ static void prefixes(const qvec *v, uint32_t n, const qsort_key *k, uint8_t *cls
         for (uint32_t r = 0; r < n; r++)
             pre[r] = v->v.u64[r] ^ (1ULL << 63);
         break;
-    case QT_UINT:
-        memcpy(pre, v->v.u64, (size_t)n * sizeof *pre);
-        break;
+    case QT_UINT: memcpy(pre, v->v.u64, (size_t)n * sizeof *pre); break;
     case QT_FLOAT:
         for (uint32_t r = 0; r < n; r++)
             pre[r] = float_key(v->v.f64[r]);
@@ -218,9 +223,7 @@ static void prefixes(const qvec *v, uint32_t n, const qsort_key *k, uint8_t *cls
         for (uint32_t r = 0; r < n; r++)
             pre[r] = string_key(qvec_str(v, r));
         break;
-    default:
-        memset(pre, 0, (size_t)n * sizeof *pre);
-        break;
+    default: memset(pre, 0, (size_t)n * sizeof *pre); break;
     }
     if (k->desc)
         for (uint32_t r = 0; r < n; r++)
@@ -260,18 +263,13 @@ static int cmp_f64(double x, double y)
 static int cmp_values(const qvec *a, uint32_t ra, const qvec *b, uint32_t rb)
 {
     switch (a->type) {
-    case QT_BOOL:
-        return (a->v.b[ra] != 0) - (b->v.b[rb] != 0);
+    case QT_BOOL: return (a->v.b[ra] != 0) - (b->v.b[rb] != 0);
     case QT_INT:
     case QT_TIMESTAMP:
-    case QT_INTERVAL:
-        return (a->v.i64[ra] > b->v.i64[rb]) - (a->v.i64[ra] < b->v.i64[rb]);
-    case QT_UINT:
-        return (a->v.u64[ra] > b->v.u64[rb]) - (a->v.u64[ra] < b->v.u64[rb]);
-    case QT_FLOAT:
-        return cmp_f64(a->v.f64[ra], b->v.f64[rb]);
-    case QT_STRING:
-        return cmp_str(qvec_str(a, ra), qvec_str(b, rb));
+    case QT_INTERVAL: return (a->v.i64[ra] > b->v.i64[rb]) - (a->v.i64[ra] < b->v.i64[rb]);
+    case QT_UINT: return (a->v.u64[ra] > b->v.u64[rb]) - (a->v.u64[ra] < b->v.u64[rb]);
+    case QT_FLOAT: return cmp_f64(a->v.f64[ra], b->v.f64[rb]);
+    case QT_STRING: return cmp_str(qvec_str(a, ra), qvec_str(b, rb));
     case QT_SELECTOR: {
         const qvec *av = &a->sel[0], *bv = &b->sel[0];
         bool va = qvec_is_valid(av, ra), vb = qvec_is_valid(bv, rb);
@@ -280,8 +278,7 @@ static int cmp_values(const qvec *a, uint32_t ra, const qvec *b, uint32_t rb)
         int c = va && av->type == bv->type ? cmp_values(av, ra, bv, rb) : 0;
         return c ? c : cmp_values(&a->sel[1], ra, &b->sel[1], rb);
     }
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -500,7 +497,7 @@ static inline void set_bit(uint8_t *bm, uint32_t i, bool on)
     if (on)
         bm[i >> 3] |= (uint8_t)(1u << (i & 7));
     else
-        bm[i >> 3] &= (uint8_t)~(1u << (i & 7));
+        bm[i >> 3] &= (uint8_t) ~(1u << (i & 7));
 }
 
 /* dst[d0 + i] = src[rows[i]] for i < n (within one page). */
@@ -515,8 +512,7 @@ static int copy_cells(qctx *c, sort_state *s, qvec *dst, uint32_t d0, const qvec
     for (uint32_t i = 0; i < n; i++)
         set_bit(dst->valid, d0 + i, qvec_is_valid(src, rows[i]));
     switch (dst->type) {
-    case QT_NULL:
-        return VG_OK;
+    case QT_NULL: return VG_OK;
     case QT_BOOL:
         for (uint32_t i = 0; i < n; i++)
             dst->v.b[d0 + i] = src->v.b[rows[i]];
@@ -594,8 +590,8 @@ static int check_types(qctx *c, sort_state *s)
     }
     for (uint32_t i = 0; i < s->nstore; i++)
         if (s->all[i].type != s->types[i] && s->all[i].type != QT_NULL)
-            return vg_err_set(c->err, VG_EINTERNAL, "sort: column %u changed type from %s to %s",
-                              i, qtype_name(s->types[i]), qtype_name(s->all[i].type));
+            return vg_err_set(c->err, VG_EINTERNAL, "sort: column %u changed type from %s to %s", i,
+                              qtype_name(s->types[i]), qtype_name(s->all[i].type));
     return VG_OK;
 }
 

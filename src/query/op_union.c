@@ -67,7 +67,6 @@ qop *qop_union_all(qctx *c, qop **inputs, uint32_t n, const qschema *schema)
     if (!op || !s)
         return NULL;
     *s = (union_state){.inputs = inputs, .n = n};
-    *op = (qop){.vt = &union_vt, .schema = *schema, .input = n ? inputs[0] : NULL,
-                .state = s};
+    *op = (qop){.vt = &union_vt, .schema = *schema, .input = n ? inputs[0] : NULL, .state = s};
     return op;
 }

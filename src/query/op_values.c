@@ -38,9 +38,7 @@ static int values_next(qop *op, qctx *c, qbatch **out)
     return VG_OK;
 }
 
-static void values_close(qop *op, qctx *c)
-{
-}
+static void values_close(qop *op, qctx *c) {}
 
 static const qop_vt values_vt = {"Values", values_open, values_next, values_close};
 

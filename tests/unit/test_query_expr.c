@@ -447,10 +447,14 @@ static void test_arith_int(void)
     CHECK_STR(ev(FN("-", 2, U(1), U(2))), "ERR: Arithmetic overflow: Overflow happened on: 1 - 2");
     CHECK_STR(ev(FN("/", 2, U(9), U(0))), "ERR: Divide by zero error");
     CHECK_STR(ty(FN("+", 2, U(1), U(2))), "UInt64");
-    /* Int64 with UInt64 is Int64, and a value that does not fit is an error */
-    CHECK_STR(ty(FN("+", 2, I(1), U(2))), "Int64");
+    /* Int64 with UInt64 is Int64, and a value that does not fit is an error; but a
+     * non-negative integer literal next to UInt64 is taken as UInt64 */
+    CHECK_STR(ty(FN("+", 2, I(1), U(2))), "UInt64");
+    CHECK_STR(ty(FN("+", 2, I(-1), U(2))), "Int64");
     CHECK_STR(ev(FN("+", 2, I(-5), U(2))), "-3");
     CHECK_STR(ev(FN("+", 2, I(1), U(UINT64_MAX))),
+              "ERR: Arithmetic overflow: Overflow happened on: 1 + 18446744073709551615");
+    CHECK_STR(ev(FN("+", 2, I(-1), U(UINT64_MAX))),
               "ERR: Cast error: Can't cast value 18446744073709551615 to type Int64");
     CHECK_STR(ty(FN("negate", 1, U(3))), "Int64");
     CHECK_STR(ev(FN("+", 2, S("a"), I(1))),

@@ -51,8 +51,8 @@ static void env_init(env *v, uint32_t chunk_rows)
                 {"u", CATALOG_UINT}};
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
         catalog_column *col;
-        CHECK_INT(catalog_column_add(v->cat, v->t, cols[i].name, strlen(cols[i].name),
-                                     cols[i].type, &col, &e),
+        CHECK_INT(catalog_column_add(v->cat, v->t, cols[i].name, strlen(cols[i].name), cols[i].type,
+                                     &col, &e),
                   VG_OK);
     }
     CHECK_INT(catalog_commit(v->cat, &e), VG_OK);
@@ -61,8 +61,7 @@ static void env_init(env *v, uint32_t chunk_rows)
     v->buf = buffer_new(&bo);
     vg_arena_init(&v->arena, 0);
     vg_err_clear(&v->err);
-    v->c = (qctx){.arena = &v->arena, .err = &v->err, .cat = v->cat, .buf = v->buf,
-                  .db = v->db};
+    v->c = (qctx){.arena = &v->arena, .err = &v->err, .cat = v->cat, .buf = v->buf, .db = v->db};
 }
 
 static int rm_entry(const char *p, const struct stat *s, int f, struct FTW *w)
@@ -84,8 +83,7 @@ static void env_new_query(env *v)
     vg_arena_free(&v->arena);
     vg_arena_init(&v->arena, 0);
     vg_err_clear(&v->err);
-    v->c = (qctx){.arena = &v->arena, .err = &v->err, .cat = v->cat, .buf = v->buf,
-                  .db = v->db};
+    v->c = (qctx){.arena = &v->arena, .err = &v->err, .cat = v->cat, .buf = v->buf, .db = v->db};
 }
 
 /* Sentinels for "no value": */
@@ -100,18 +98,18 @@ static void add_row_n(env *v, uint32_t ncols, int64_t t, const char *host, const
     buffer_value vals[8];
     uint32_t k = 0;
     if (host)
-        vals[k++] = (buffer_value){.col = C_HOST, .type = CATALOG_TAG,
-                                   .v.s = {host, (uint32_t)strlen(host)}};
+        vals[k++] = (buffer_value){
+            .col = C_HOST, .type = CATALOG_TAG, .v.s = {host, (uint32_t)strlen(host)}};
     if (region)
-        vals[k++] = (buffer_value){.col = C_REGION, .type = CATALOG_TAG,
-                                   .v.s = {region, (uint32_t)strlen(region)}};
+        vals[k++] = (buffer_value){
+            .col = C_REGION, .type = CATALOG_TAG, .v.s = {region, (uint32_t)strlen(region)}};
     if (!isnan(f))
         vals[k++] = (buffer_value){.col = C_V, .type = CATALOG_FLOAT, .v.f = f};
     if (n != NO_I && ncols > C_N)
         vals[k++] = (buffer_value){.col = C_N, .type = CATALOG_INT, .v.i = n};
     if (s && ncols > C_S)
-        vals[k++] = (buffer_value){.col = C_S, .type = CATALOG_STRING,
-                                   .v.s = {s, (uint32_t)strlen(s)}};
+        vals[k++] =
+            (buffer_value){.col = C_S, .type = CATALOG_STRING, .v.s = {s, (uint32_t)strlen(s)}};
     vg_err e;
     int rc = buffer_append(v->buf, v->db->id, v->t->id, ncols, t, vals, k, 1, &e);
     if (rc != VG_OK)
@@ -183,8 +181,14 @@ static qscan_spec scan_spec(env *v, const uint32_t *cols, uint32_t n)
 {
     uint32_t *c = vg_arena_alloc(&v->arena, n * sizeof *c);
     memcpy(c, cols, n * sizeof *c);
-    return (qscan_spec){.db_id = v->db->id, .table_id = v->t->id, .table = v->t, .cols = c,
-                        .ncols = n, .time_min = INT64_MIN, .time_max = INT64_MAX, .dedup = true};
+    return (qscan_spec){.db_id = v->db->id,
+                        .table_id = v->t->id,
+                        .table = v->t,
+                        .cols = c,
+                        .ncols = n,
+                        .time_min = INT64_MIN,
+                        .time_max = INT64_MAX,
+                        .dedup = true};
 }
 
 static qop *scan_all(env *v)
@@ -229,20 +233,12 @@ static void render_cell(const qvec *v, uint32_t r, vg_buf *b)
         return;
     }
     switch (v->type) {
-    case QT_BOOL:
-        vg_buf_puts(b, v->v.b[r] ? "true" : "false");
-        break;
+    case QT_BOOL: vg_buf_puts(b, v->v.b[r] ? "true" : "false"); break;
     case QT_INT:
     case QT_TIMESTAMP:
-    case QT_INTERVAL:
-        vg_buf_printf(b, "%lld", (long long)v->v.i64[r]);
-        break;
-    case QT_UINT:
-        vg_buf_printf(b, "%llu", (unsigned long long)v->v.u64[r]);
-        break;
-    case QT_FLOAT:
-        vg_buf_printf(b, "%g", v->v.f64[r]);
-        break;
+    case QT_INTERVAL: vg_buf_printf(b, "%lld", (long long)v->v.i64[r]); break;
+    case QT_UINT: vg_buf_printf(b, "%llu", (unsigned long long)v->v.u64[r]); break;
+    case QT_FLOAT: vg_buf_printf(b, "%g", v->v.f64[r]); break;
     case QT_STRING: {
         qstr s = qvec_str(v, r);
         vg_buf_append(b, s.p, s.len);
@@ -255,8 +251,7 @@ static void render_cell(const qvec *v, uint32_t r, vg_buf *b)
         render_cell(&v->sel[1], r, b);
         vg_buf_putc(b, '}');
         break;
-    default:
-        vg_buf_puts(b, "?");
+    default: vg_buf_puts(b, "?");
     }
 }
 
@@ -325,12 +320,12 @@ static result run(env *v, qop *op, bool sorted)
     return res;
 }
 
-#define CHECK_RESULT(res, expected)                                                            \
-    do {                                                                                       \
-        result r_ = (res);                                                                     \
-        CHECK_INT(r_.rc, VG_OK);                                                               \
-        CHECK_STR(r_.text, expected);                                                          \
-        free(r_.text);                                                                         \
+#define CHECK_RESULT(res, expected)                                                                \
+    do {                                                                                           \
+        result r_ = (res);                                                                         \
+        CHECK_INT(r_.rc, VG_OK);                                                                   \
+        CHECK_STR(r_.text, expected);                                                              \
+        free(r_.text);                                                                             \
     } while (0)
 
 /* ---- scan ---- */
@@ -342,8 +337,7 @@ static void test_scan_all_rows_and_types(void)
     for (int i = 0; i < 10; i++) {
         char s[16];
         snprintf(s, sizeof s, "s%d", i);
-        add_row(&v, 100 + i, i % 2 ? "a" : "b", "eu", i * 0.5, i % 3 ? i : NO_I,
-                i % 4 ? s : NULL);
+        add_row(&v, 100 + i, i % 2 ? "a" : "b", "eu", i * 0.5, i % 3 ? i : NO_I, i % 4 ? s : NULL);
     }
     CHECK_RESULT(run(&v, scan_all(&v), true), "100|b|eu|0|NULL|NULL\n"
                                               "101|a|eu|0.5|1|s1\n"
@@ -528,7 +522,7 @@ static void test_dedup_within_chunk(void)
     env_init(&v, 0);
     add_row(&v, 10, "a", "x", 1, 100, "first");
     add_row(&v, 10, "b", "x", 2, 200, NULL);
-    add_row(&v, 10, "a", "x", 3, NO_I, NULL);   /* v overwritten, n and s kept */
+    add_row(&v, 10, "a", "x", 3, NO_I, NULL); /* v overwritten, n and s kept */
     add_row(&v, 20, "a", "x", 4, NO_I, NULL);
     add_row(&v, 10, "a", "x", NO_F, NO_I, "third"); /* s overwritten, v kept */
     CHECK_RESULT(run(&v, scan_all(&v), true), "10|a|x|3|100|third\n"
@@ -576,6 +570,42 @@ static void test_dedup_tag_sets(void)
                                               "1|a|NULL|3|NULL|NULL\n"
                                               "1|a|x|4|NULL|NULL\n"
                                               "1|a|y|2|NULL|NULL");
+    env_destroy(&v);
+}
+
+/* Chunks the buffer did not flag may_have_dups overlap freely without duplicates;
+ * only where a flagged chunk overlaps another are rows merged. */
+static void test_dedup_flagged_chunks_only(void)
+{
+    env v;
+    env_init(&v, 0);
+    for (int t = 1; t <= 4; t++) {
+        add_row(&v, t, "a", NULL, t, NO_I, NULL);
+        add_row(&v, t, "b", NULL, t, NO_I, NULL);
+    }
+    cut(&v);
+    for (int t = 3; t <= 6; t++) /* overlaps in time, new series: not flagged */
+        add_row(&v, t, "c", NULL, t, NO_I, NULL);
+    cut(&v);
+    add_row(&v, 3, "a", NULL, NO_F, 33, NULL); /* a rewrite: flagged */
+    add_row(&v, 7, "b", NULL, 7, NO_I, NULL);
+    size_t n;
+    buffer_chunk **ch;
+    CHECK_INT(buffer_snapshot(v.buf, v.db->id, v.t->id, &ch, &n, NULL), VG_OK);
+    CHECK_INT(n, 3);
+    if (n == 3) {
+        CHECK(!ch[0]->may_have_dups);
+        CHECK(!ch[1]->may_have_dups);
+        CHECK(ch[2]->may_have_dups);
+    }
+    buffer_snapshot_release(ch, n);
+    static const uint32_t cols[] = {C_TIME, C_HOST, C_V, C_N};
+    qscan_spec sp = scan_spec(&v, cols, 4);
+    CHECK_RESULT(run(&v, qop_scan(&v.c, &sp), true), "1|a|1|NULL\n1|b|1|NULL\n"
+                                                     "2|a|2|NULL\n2|b|2|NULL\n"
+                                                     "3|a|3|33\n3|b|3|NULL\n3|c|3|NULL\n"
+                                                     "4|a|4|NULL\n4|b|4|NULL\n4|c|4|NULL\n"
+                                                     "5|c|5|NULL\n6|c|6|NULL\n7|b|7|NULL");
     env_destroy(&v);
 }
 
@@ -645,60 +675,60 @@ static void test_dedup_random_against_reference(void)
             }
         }
         for (int query = 0; query < 3; query++) {
-        /* 0: everything; 1: a time range; 2: a time range and host IN (h1, h3), which
-         * takes the scan's general (row by row) path even for sorted chunks. */
-        int64_t tmin = query ? 50 : INT64_MIN, tmax = query ? 300 : INT64_MAX;
-        char **lines = calloc(N, sizeof *lines);
-        int nl = 0;
-        for (int i = 0; i < N; i++) {
-            if (rows[i].dead || rows[i].t < tmin || rows[i].t > tmax)
-                continue;
-            if (query == 2 && rows[i].host != 1 && rows[i].host != 3)
-                continue;
-            char line[128], fv[32], nv[32];
-            if (isnan(rows[i].v))
-                snprintf(fv, sizeof fv, "NULL");
-            else
-                snprintf(fv, sizeof fv, "%g", rows[i].v);
-            if (rows[i].n == NO_I)
-                snprintf(nv, sizeof nv, "NULL");
-            else
-                snprintf(nv, sizeof nv, "%lld", (long long)rows[i].n);
-            snprintf(line, sizeof line, "%lld|%s|%s|%s|%s|NULL", (long long)rows[i].t,
-                     rows[i].host >= 0 ? hosts[rows[i].host] : "NULL",
-                     rows[i].region >= 0 ? regions[rows[i].region] : "NULL", fv, nv);
-            lines[nl++] = strdup(line);
-        }
-        qsort(lines, nl, sizeof *lines, cmp_line);
-        vg_buf want;
-        vg_buf_init(&want);
-        for (int i = 0; i < nl; i++) {
-            if (i)
-                vg_buf_putc(&want, '\n');
-            vg_buf_puts(&want, lines[i]);
-            free(lines[i]);
-        }
-        env_new_query(&v);
-        static const uint32_t cols[] = {C_TIME, C_HOST, C_REGION, C_V, C_N, C_S};
-        qscan_spec sp = scan_spec(&v, cols, 6);
-        sp.time_min = tmin;
-        sp.time_max = tmax;
-        qstr hv[] = {{"h1", 2}, {"h3", 2}};
-        qscan_tag_eq te = {.col_id = C_HOST, .values = hv, .nvalues = 2};
-        if (query == 2) {
-            sp.tag_eq = &te;
-            sp.ntag_eq = 1;
-        }
-        result got = run(&v, qop_scan(&v.c, &sp), true);
-        CHECK_INT(got.rc, VG_OK);
-        CHECK_INT(got.nrows, nl);
-        if (strcmp(got.text, want.data ? want.data : "") != 0) {
-            printf("FAIL dedup round %d query %d: results differ\n", round, query);
-            test_failures_in_current++;
-        }
-        free(got.text);
-        vg_buf_free(&want);
-        free(lines);
+            /* 0: everything; 1: a time range; 2: a time range and host IN (h1, h3), which
+             * takes the scan's general (row by row) path even for sorted chunks. */
+            int64_t tmin = query ? 50 : INT64_MIN, tmax = query ? 300 : INT64_MAX;
+            char **lines = calloc(N, sizeof *lines);
+            int nl = 0;
+            for (int i = 0; i < N; i++) {
+                if (rows[i].dead || rows[i].t < tmin || rows[i].t > tmax)
+                    continue;
+                if (query == 2 && rows[i].host != 1 && rows[i].host != 3)
+                    continue;
+                char line[128], fv[32], nv[32];
+                if (isnan(rows[i].v))
+                    snprintf(fv, sizeof fv, "NULL");
+                else
+                    snprintf(fv, sizeof fv, "%g", rows[i].v);
+                if (rows[i].n == NO_I)
+                    snprintf(nv, sizeof nv, "NULL");
+                else
+                    snprintf(nv, sizeof nv, "%lld", (long long)rows[i].n);
+                snprintf(line, sizeof line, "%lld|%s|%s|%s|%s|NULL", (long long)rows[i].t,
+                         rows[i].host >= 0 ? hosts[rows[i].host] : "NULL",
+                         rows[i].region >= 0 ? regions[rows[i].region] : "NULL", fv, nv);
+                lines[nl++] = strdup(line);
+            }
+            qsort(lines, nl, sizeof *lines, cmp_line);
+            vg_buf want;
+            vg_buf_init(&want);
+            for (int i = 0; i < nl; i++) {
+                if (i)
+                    vg_buf_putc(&want, '\n');
+                vg_buf_puts(&want, lines[i]);
+                free(lines[i]);
+            }
+            env_new_query(&v);
+            static const uint32_t cols[] = {C_TIME, C_HOST, C_REGION, C_V, C_N, C_S};
+            qscan_spec sp = scan_spec(&v, cols, 6);
+            sp.time_min = tmin;
+            sp.time_max = tmax;
+            qstr hv[] = {{"h1", 2}, {"h3", 2}};
+            qscan_tag_eq te = {.col_id = C_HOST, .values = hv, .nvalues = 2};
+            if (query == 2) {
+                sp.tag_eq = &te;
+                sp.ntag_eq = 1;
+            }
+            result got = run(&v, qop_scan(&v.c, &sp), true);
+            CHECK_INT(got.rc, VG_OK);
+            CHECK_INT(got.nrows, nl);
+            if (strcmp(got.text, want.data ? want.data : "") != 0) {
+                printf("FAIL dedup round %d query %d: results differ\n", round, query);
+                test_failures_in_current++;
+            }
+            free(got.text);
+            vg_buf_free(&want);
+            free(lines);
         }
         free(rows);
         env_destroy(&v);
@@ -789,8 +819,8 @@ static void test_aggregate_by_tag(void)
     env v;
     env_init(&v, 3);
     /* Chunks of 3 rows: each chunk has its own dictionary with its own ids. */
-    const char *h[] = {"a", "b", "a", "c", "a", "b", "b", "c", "a", "c"};
-    for (int i = 0; i < 10; i++)
+    const char *h[] = {"a", "b", "a", "c", "a", "b", "b", "c", "a", "c", NULL, NULL};
+    for (int i = 0; i < 12; i++)
         add_row(&v, i, h[i], NULL, i, NO_I, NULL);
     static const uint32_t cols[] = {C_TIME, C_HOST, C_V};
     qscan_spec sp = scan_spec(&v, cols, 3);
@@ -804,7 +834,7 @@ static void test_aggregate_by_tag(void)
     qtype types[] = {QT_STRING, QT_INT, QT_FLOAT, QT_FLOAT, QT_FLOAT};
     qschema sc = schema_of(&v, 5, types);
     qop *a = qop_aggregate(&v.c, qop_scan(&v.c, &sp), g, 1, aggs, 4, &sc);
-    CHECK_RESULT(run(&v, a, true), "a|4|14|3.5|8\nb|3|12|4|6\nc|3|19|6.33333|9");
+    CHECK_RESULT(run(&v, a, true), "NULL|2|21|10.5|11\na|4|14|3.5|8\nb|3|12|4|6\nc|3|19|6.33333|9");
     env_destroy(&v);
 }
 
@@ -867,8 +897,7 @@ static void test_aggregate_empty_input(void)
     qtype types[] = {QT_INT, QT_FLOAT};
     qschema sc = schema_of(&v, 2, types);
     /* No GROUP BY: one row even over nothing. */
-    CHECK_RESULT(run(&v, qop_aggregate(&v.c, qop_scan(&v.c, &sp), NULL, 0, aggs, 2, &sc),
-                     false),
+    CHECK_RESULT(run(&v, qop_aggregate(&v.c, qop_scan(&v.c, &sp), NULL, 0, aggs, 2, &sc), false),
                  "0|NULL");
     /* With GROUP BY: no rows. */
     sp = scan_spec(&v, cols, 2);
@@ -960,9 +989,9 @@ static void test_aggregate_selector_and_distinct(void)
         aggs[1] = agg_call(&v, "count", x_col(&v, 1, QT_STRING));
         qtype t2[] = {QT_INT, QT_INT};
         sc = schema_of(&v, 2, t2);
-        CHECK_RESULT(run(&v, qop_aggregate(&v.c, qop_scan(&v.c, &sp), NULL, 0, aggs, 2, &sc),
-                         false),
-                     "2|9000");
+        CHECK_RESULT(
+            run(&v, qop_aggregate(&v.c, qop_scan(&v.c, &sp), NULL, 0, aggs, 2, &sc), false),
+            "2|9000");
     }
     env_destroy(&v);
 }
@@ -1024,8 +1053,7 @@ static void test_sort_strings_stable_and_computed_key(void)
                  "2|s2\n5|s2\n1|s1\n4|s1\n0|s0\n3|s0\n6|s0");
     /* A computed key (col0 + 100, NULLs first) is stored beside the row. */
     k = sort_keys(&v, 1);
-    k[0] = (qsort_key){x_call(&v, "+", QT_INT, x_col(&v, 0, QT_INT), x_int(&v, 100)), true,
-                       true};
+    k[0] = (qsort_key){x_call(&v, "+", QT_INT, x_col(&v, 0, QT_INT), x_int(&v, 100)), true, true};
     CHECK_RESULT(run(&v, qop_sort(&v.c, int_values(&v, 9, 4, true), k, 1, 3), false),
                  "NULL|s0\nNULL|s1\n8|s2"); /* rows 0 and 7 are the NULLs */
     env_destroy(&v);
@@ -1081,13 +1109,12 @@ static void test_topk_equals_sort_then_limit(void)
             /* By the int (ties, NULLs), then the string; stability decides the rest. */
             k1[0] = k2[0] = (qsort_key){x_col(&v, 0, QT_INT), desc, nf};
             k1[1] = k2[1] = (qsort_key){x_col(&v, 2, QT_STRING), !desc, !nf};
-            result top = run(&v, qop_sort(&v.c, random_values(&v, 12000, seed), k1, 2, ks[i]),
-                             false);
-            result ref = run(&v,
-                             qop_limit(&v.c,
-                                       qop_sort(&v.c, random_values(&v, 12000, seed), k2, 2, 0),
-                                       ks[i], 0),
-                             false);
+            result top =
+                run(&v, qop_sort(&v.c, random_values(&v, 12000, seed), k1, 2, ks[i]), false);
+            result ref = run(
+                &v,
+                qop_limit(&v.c, qop_sort(&v.c, random_values(&v, 12000, seed), k2, 2, 0), ks[i], 0),
+                false);
             CHECK_INT(top.rc, VG_OK);
             CHECK_INT(ref.rc, VG_OK);
             CHECK_INT(top.nrows, ks[i] < 12000 ? ks[i] : 12000);
@@ -1111,6 +1138,17 @@ typedef struct gen_row {
     qstr s;
     uint32_t arrival;
 } gen_row;
+
+/* int DESC NULLS FIRST, then arrival: the order when the int is the only key. */
+static int gen_cmp_int(const void *a, const void *b)
+{
+    const gen_row *x = a, *y = b;
+    if (x->i_null != y->i_null)
+        return x->i_null ? -1 : 1;
+    if (!x->i_null && x->i != y->i)
+        return x->i > y->i ? -1 : 1;
+    return x->arrival < y->arrival ? -1 : 1;
+}
 
 static int gen_cmp(const void *a, const void *b)
 {
@@ -1167,36 +1205,48 @@ static void test_sort_random_against_reference(void)
             av->v.i64[r] = g->arrival;
         }
     }
-    qsort(rows, N, sizeof *rows, gen_cmp);
-    vg_buf want;
-    vg_buf_init(&want);
-    for (uint32_t i = 0; i < N; i++) {
-        if (i)
-            vg_buf_putc(&want, '\n');
-        if (rows[i].i_null)
-            vg_buf_puts(&want, "NULL|");
-        else
-            vg_buf_printf(&want, "%lld|", (long long)rows[i].i);
-        vg_buf_append(&want, rows[i].s.p, rows[i].s.len);
-        vg_buf_printf(&want, "|%u", rows[i].arrival);
-    }
     qtype types[] = {QT_INT, QT_STRING, QT_INT};
     qschema sc = schema_of(&v, 3, types);
-    for (int topk = 0; topk < 2; topk++) {
+    for (int variant = 0; variant < 5; variant++) {
+        /* 0, 1: (string, int) full sort and top-K of all rows; 2, 3, 4: the int alone
+         * (the prefix decides; ties by arrival), full, top-K of all, top-K of 777. */
+        bool by_int = variant >= 2;
+        uint64_t limit = variant == 1 || variant == 3 ? N : variant == 4 ? 777 : 0;
+        qsort(rows, N, sizeof *rows, by_int ? gen_cmp_int : gen_cmp);
+        vg_buf want;
+        vg_buf_init(&want);
+        for (uint32_t i = 0; i < (limit ? limit : N); i++) {
+            if (i)
+                vg_buf_putc(&want, '\n');
+            if (rows[i].i_null)
+                vg_buf_puts(&want, "NULL|");
+            else
+                vg_buf_printf(&want, "%lld|", (long long)rows[i].i);
+            vg_buf_append(&want, rows[i].s.p, rows[i].s.len);
+            vg_buf_printf(&want, "|%u", rows[i].arrival);
+        }
         qsort_key *k = sort_keys(&v, 2);
         k[0] = (qsort_key){x_col(&v, 1, QT_STRING), false, false};
         k[1] = (qsort_key){x_col(&v, 0, QT_INT), true, true};
-        /* top-K with K = N: every row goes through the heap */
-        result r = run(&v, qop_sort(&v.c, qop_values(&v.c, &sc, bs, nb), k, 2, topk ? N : 0),
-                       false);
+        if (by_int)
+            k[0] = k[1];
+        result r =
+            run(&v, qop_sort(&v.c, qop_values(&v.c, &sc, bs, nb), k, by_int ? 1 : 2, limit), false);
         CHECK_INT(r.rc, VG_OK);
         if (strcmp(r.text, want.data) != 0) {
-            printf("FAIL sort (top-K %d) differs from the reference\n", topk);
+            printf("FAIL sort variant %d differs from the reference\n", variant);
             test_failures_in_current++;
         }
         free(r.text);
+        vg_buf_free(&want);
+        /* Back to arrival order for the next reference. */
+        for (uint32_t i = 0; i < N; i++)
+            while (rows[i].arrival != i) {
+                gen_row t = rows[rows[i].arrival];
+                rows[rows[i].arrival] = rows[i];
+                rows[i] = t;
+            }
     }
-    vg_buf_free(&want);
     free(rows);
     env_destroy(&v);
 }
@@ -1286,8 +1336,8 @@ static void test_sort_large_full(void)
     /* Random timestamps across chunks: the radix path on 100k rows. */
     srand(99);
     for (int i = 0; i < 100000; i++)
-        add_row(&v, ((int64_t)rand() << 20) - ((int64_t)1 << 40), i % 2 ? "a" : "b", NULL,
-                i, NO_I, NULL);
+        add_row(&v, ((int64_t)rand() << 20) - ((int64_t)1 << 40), i % 2 ? "a" : "b", NULL, i, NO_I,
+                NULL);
     static const uint32_t cols[] = {C_TIME, C_V};
     qscan_spec sp = scan_spec(&v, cols, 2);
     qsort_key *k = sort_keys(&v, 1);
@@ -1317,56 +1367,88 @@ static void test_sort_large_full(void)
 static void test_topk_time_bound_prunes_chunks(void)
 {
     for (int heavy = 0; heavy < 2; heavy++) {
-    env v;
-    env_init(&v, 50);
-    srand(7);
-    const char *hosts[] = {"a", "b", "c"};
-    for (int i = 0; i < 3000; i++) {
-        /* In time order with rewrites of recent points (duplicates): light ones stay
-         * near their chunk; heavy ones make every chunk overlap its neighbours, so
-         * every row waits in the scan's pool and nothing can be skipped. */
-        int64_t t = heavy ? (rand() % 10 ? i : i - rand() % 200)
-                          : (rand() % 20 ? i / 3 : i / 3 - rand() % 8); /* ties at the bound */
-        add_row(&v, t < 0 ? 0 : t, hosts[rand() % 3], NULL, rand() % 100, i, NULL);
-    }
-    for (int variant = 0; variant < 4; variant++) {
-        bool desc = variant & 1;
-        uint64_t limit = variant & 2 ? 7 : 300;
-        result got[2];
-        for (int full = 0; full < 2; full++) {
-            env_new_query(&v);
-            static const uint32_t cols[] = {C_TIME, C_HOST, C_V, C_N};
-            qscan_spec sp = scan_spec(&v, cols, 4);
-            qop *f = qop_filter(&v.c, qop_scan(&v.c, &sp),
-                                x_call(&v, ">", QT_BOOL, x_col(&v, 2, QT_FLOAT),
-                                       x_float(&v, 10)));
-            qexpr **ex = vg_arena_alloc(&v.arena, 4 * sizeof *ex);
-            qtype types[] = {QT_INT, QT_TIMESTAMP, QT_STRING, QT_FLOAT};
-            ex[0] = x_col(&v, 3, QT_INT);
-            ex[1] = x_col(&v, 0, QT_TIMESTAMP);
-            ex[2] = x_col(&v, 1, QT_STRING);
-            ex[3] = x_col(&v, 2, QT_FLOAT);
-            qschema sc = schema_of(&v, 4, types);
-            qop *p = qop_project(&v.c, f, ex, &sc);
-            qsort_key *k = sort_keys(&v, 2);
-            k[0] = (qsort_key){x_col(&v, 1, QT_TIMESTAMP), desc, false};
-            k[1] = (qsort_key){x_col(&v, 2, QT_STRING), false, false};
-            qop *op = full ? qop_limit(&v.c, qop_sort(&v.c, p, k, 2, 0), limit, 0)
-                           : qop_sort(&v.c, p, k, 2, limit);
-            got[full] = run(&v, op, false);
-            CHECK_INT(got[full].rc, VG_OK);
-            if (full)
-                CHECK_INT(v.c.chunks_pruned, 0);
-            else if (!heavy)
-                CHECK(v.c.chunks_pruned > v.c.chunks_total * 3 / 4);
+        env v;
+        env_init(&v, 50);
+        srand(7);
+        const char *hosts[] = {"a", "b", "c"};
+        for (int i = 0; i < 3000; i++) {
+            /* In time order with rewrites of recent points (duplicates): light ones stay
+             * near their chunk; heavy ones make every chunk overlap its neighbours, so
+             * every row waits in the scan's pool and nothing can be skipped. */
+            int64_t t = heavy ? (rand() % 10 ? i : i - rand() % 200)
+                              : (rand() % 20 ? i / 3 : i / 3 - rand() % 8); /* ties at the bound */
+            add_row(&v, t < 0 ? 0 : t, hosts[rand() % 3], NULL, rand() % 100, i, NULL);
         }
-        CHECK_INT(got[0].nrows, limit);
-        CHECK_STR(got[0].text, got[1].text);
-        free(got[0].text);
-        free(got[1].text);
+        for (int variant = 0; variant < 8; variant++) {
+            bool desc = variant & 1;
+            uint64_t limit = variant & 2 ? 7 : 300;
+            bool dedup = !(variant & 4); /* without dedup, ties at the bound are not pooled */
+            result got[2];
+            for (int full = 0; full < 2; full++) {
+                env_new_query(&v);
+                static const uint32_t cols[] = {C_TIME, C_HOST, C_V, C_N};
+                qscan_spec sp = scan_spec(&v, cols, 4);
+                sp.dedup = dedup;
+                qop *f =
+                    qop_filter(&v.c, qop_scan(&v.c, &sp),
+                               x_call(&v, ">", QT_BOOL, x_col(&v, 2, QT_FLOAT), x_float(&v, 10)));
+                qexpr **ex = vg_arena_alloc(&v.arena, 4 * sizeof *ex);
+                qtype types[] = {QT_INT, QT_TIMESTAMP, QT_STRING, QT_FLOAT};
+                ex[0] = x_col(&v, 3, QT_INT);
+                ex[1] = x_col(&v, 0, QT_TIMESTAMP);
+                ex[2] = x_col(&v, 1, QT_STRING);
+                ex[3] = x_col(&v, 2, QT_FLOAT);
+                qschema sc = schema_of(&v, 4, types);
+                qop *p = qop_project(&v.c, f, ex, &sc);
+                /* (time, host) is unique after dedup; n makes the order total without
+                 * it (ties would otherwise follow the scan's order, which is free). */
+                qsort_key *k = sort_keys(&v, 3);
+                k[0] = (qsort_key){x_col(&v, 1, QT_TIMESTAMP), desc, false};
+                k[1] = (qsort_key){x_col(&v, 2, QT_STRING), false, false};
+                k[2] = (qsort_key){x_col(&v, 0, QT_INT), false, false};
+                qop *op = full ? qop_limit(&v.c, qop_sort(&v.c, p, k, 3, 0), limit, 0)
+                               : qop_sort(&v.c, p, k, 3, limit);
+                got[full] = run(&v, op, false);
+                CHECK_INT(got[full].rc, VG_OK);
+                if (full)
+                    CHECK_INT(v.c.chunks_pruned, 0);
+                else if (!heavy)
+                    CHECK(v.c.chunks_pruned > v.c.chunks_total * 3 / 4);
+            }
+            CHECK_INT(got[0].nrows, limit);
+            CHECK_STR(got[0].text, got[1].text);
+            free(got[0].text);
+            free(got[1].text);
+        }
+        env_destroy(&v);
+    }
+}
+
+/* A chunk whose newest row only ties the bound's time must still be read: its row
+ * may win on the next key. */
+static void test_topk_time_bound_ties(void)
+{
+    env v;
+    env_init(&v, 0);
+    for (int t = 0; t < 10; t++)
+        add_row(&v, t, "m", NULL, t, NO_I, NULL);
+    add_row(&v, 10, "a", NULL, 10, NO_I, NULL);
+    cut(&v);
+    add_row(&v, 10, "z", NULL, 10, NO_I, NULL);
+    for (int t = 11; t < 20; t++)
+        add_row(&v, t, "m", NULL, t, NO_I, NULL);
+    for (int dedup = 0; dedup < 2; dedup++) {
+        env_new_query(&v);
+        static const uint32_t cols[] = {C_TIME, C_HOST};
+        qscan_spec sp = scan_spec(&v, cols, 2);
+        sp.dedup = dedup;
+        qsort_key *k = sort_keys(&v, 2);
+        k[0] = (qsort_key){x_col(&v, 0, QT_TIMESTAMP), true, false};
+        k[1] = (qsort_key){x_col(&v, 1, QT_STRING), false, false};
+        CHECK_RESULT(run(&v, qop_sort(&v.c, qop_scan(&v.c, &sp), k, 2, 10), false),
+                     "19|m\n18|m\n17|m\n16|m\n15|m\n14|m\n13|m\n12|m\n11|m\n10|a");
     }
     env_destroy(&v);
-    }
 }
 
 /* ---- limit, distinct, union ---- */
@@ -1411,8 +1493,7 @@ static void test_limit_offset(void)
     /* It stops pulling as soon as it has its rows. */
     counting cs = {.inner = int_values(&v, 100, 4, false)};
     qop cnt = {.vt = &cnt_vt, .schema = cs.inner->schema, .state = &cs};
-    CHECK_RESULT(run(&v, qop_limit(&v.c, &cnt, 6, 1), false),
-                 "1|s1\n2|s2\n3|s0\n4|s1\n5|s2\n6|s0");
+    CHECK_RESULT(run(&v, qop_limit(&v.c, &cnt, 6, 1), false), "1|s1\n2|s2\n3|s0\n4|s1\n5|s2\n6|s0");
     CHECK_INT(cs.nexts, 2);
     env_destroy(&v);
 }
@@ -1426,8 +1507,8 @@ static void test_distinct(void)
     ex[0] = x_col(&v, 1, QT_STRING);
     qtype types[] = {QT_STRING};
     qschema sc = schema_of(&v, 1, types);
-    CHECK_RESULT(run(&v, qop_distinct(&v.c, qop_project(&v.c, int_values(&v, 50, 7, false), ex,
-                                                        &sc)),
+    CHECK_RESULT(run(&v,
+                     qop_distinct(&v.c, qop_project(&v.c, int_values(&v, 50, 7, false), ex, &sc)),
                      false),
                  "s0\ns1\ns2");
     /* NULLs are equal to each other: (NULL) once. */
@@ -1479,7 +1560,7 @@ static void test_deadline(void)
 TEST_MAIN(test_scan_all_rows_and_types, test_scan_schema, test_scan_time_pruning,
           test_scan_tag_pruning, test_scan_missing_columns, test_scan_batches_are_slices,
           test_scan_residual_filter, test_dedup_within_chunk, test_dedup_across_chunks,
-          test_dedup_tag_sets, test_dedup_off_and_out_of_order,
+          test_dedup_tag_sets, test_dedup_flagged_chunks_only, test_dedup_off_and_out_of_order,
           test_dedup_random_against_reference, test_values_filter_project,
           test_filter_keeps_dictionary, test_aggregate_by_tag, test_aggregate_by_int_with_nulls,
           test_aggregate_two_keys, test_aggregate_empty_input, test_aggregate_many_groups,
@@ -1487,5 +1568,5 @@ TEST_MAIN(test_scan_all_rows_and_types, test_scan_schema, test_scan_time_pruning
           test_sort_nulls_and_direction, test_sort_strings_stable_and_computed_key,
           test_topk_equals_sort_then_limit, test_topk_reclaims_strings,
           test_sort_over_budget_fails_cleanly, test_sort_large_full,
-          test_topk_time_bound_prunes_chunks, test_limit_offset,
+          test_topk_time_bound_prunes_chunks, test_topk_time_bound_ties, test_limit_offset,
           test_distinct, test_union_all, test_deadline)
