@@ -6,6 +6,8 @@
 set -eu
 mode=${1:-run}
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev zlib1g-dev libxxhash-dev"
+# Parquet page compression (src/parquet): zstd, snappy (its C API), lz4.
+pkgs="$pkgs libzstd-dev libsnappy-dev liblz4-dev"
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
   pkgs="$pkgs python3 python3-pytest clang-14 libclang-rt-14-dev"
 fi
