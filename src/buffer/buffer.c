@@ -36,10 +36,74 @@ typedef struct buf_table {
     vg_buf key;    /* scratch for series keys (under mu) */
 } buf_table;
 
-/* The newest time written so far for one series of a table. */
+/* What a table remembers of one series (tag set) to tell a duplicate (tag set, time)
+ * from a row that merely arrived out of order. In-order series (the common case) keep
+ * only max_time. At the first out-of-order row the series gets a small window holding
+ * its SERIES_WINDOW largest times so far; `evicted_max` is the largest time it has
+ * seen that is not in the window (or that was written before the window existed). A
+ * row not newer than max_time is a possible duplicate only if its time is in the
+ * window or not after evicted_max. Keeping the largest times (not the latest
+ * arrivals) keeps evicted_max low, so writers racing a few requests apart no longer
+ * flag chunks, and queries skip deduplication. */
+#define SERIES_WINDOW 32
+
 typedef struct series_state {
     int64_t max_time;
+    int64_t evicted_max;
+    int64_t *top; /* up to SERIES_WINDOW times, unordered, or NULL */
+    uint32_t n;
 } series_state;
+
+/* Records t among the largest times, pushing the smallest one out when full. */
+static void window_insert(series_state *st, int64_t t)
+{
+    if (st->n < SERIES_WINDOW) {
+        st->top[st->n++] = t;
+        return;
+    }
+    uint32_t m = 0;
+    for (uint32_t i = 1; i < SERIES_WINDOW; i++)
+        if (st->top[i] < st->top[m])
+            m = i;
+    int64_t out = t;
+    if (t > st->top[m]) {
+        out = st->top[m];
+        st->top[m] = t;
+    }
+    if (out > st->evicted_max)
+        st->evicted_max = out;
+}
+
+static bool window_has(const series_state *st, int64_t t)
+{
+    for (uint32_t i = 0; i < st->n; i++)
+        if (st->top[i] == t)
+            return true;
+    return false;
+}
+
+/* Decides whether a row at time t of this series may duplicate an earlier row, and
+ * records t. VG_ENOMEM only when the window cannot be allocated. */
+static int series_observe(series_state *st, int64_t t, bool *maybe_dup)
+{
+    *maybe_dup = false;
+    if (t > st->max_time) {
+        st->max_time = t;
+        if (st->top)
+            window_insert(st, t);
+        return VG_OK;
+    }
+    if (!st->top) {
+        st->top = vg_malloc(SERIES_WINDOW * sizeof *st->top);
+        if (!st->top)
+            return VG_ENOMEM;
+        st->evicted_max = st->max_time; /* every earlier time is unknown */
+        st->n = 0;
+    }
+    *maybe_dup = t <= st->evicted_max || window_has(st, t);
+    window_insert(st, t);
+    return VG_OK;
+}
 
 typedef struct buf_db {
     ptr_vec *tables; /* of buf_table*, atomic */
@@ -189,8 +253,11 @@ static void free_series(buf_table *t)
 {
     size_t it = 0;
     const vg_map_entry *en;
-    while (vg_map_next(&t->series, &it, &en))
-        vg_free(en->val);
+    while (vg_map_next(&t->series, &it, &en)) {
+        series_state *st = en->val;
+        vg_free(st->top);
+        vg_free(st);
+    }
     vg_map_free(&t->series);
     vg_buf_free(&t->key);
 }
@@ -312,13 +379,14 @@ static int track_series(buf_table *t, buffer_chunk *c, int64_t time, const buffe
             vg_free(st);
             return VG_ENOMEM;
         }
-        st->max_time = time;
+        *st = (series_state){.max_time = time};
         return VG_OK;
     }
-    if (time <= st->max_time)
+    bool maybe_dup;
+    if (series_observe(st, time, &maybe_dup) != VG_OK)
+        return VG_ENOMEM;
+    if (maybe_dup)
         c->may_have_dups = true;
-    else
-        st->max_time = time;
     return VG_OK;
 }
 

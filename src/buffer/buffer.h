@@ -56,10 +56,11 @@ typedef struct buffer_chunk {
     int64_t min_time;
     int64_t max_time;
     uint64_t max_wal_seq; /* highest WAL sequence of any row in the chunk */
-    /* Some row of this chunk arrived with a time not after the newest earlier row of
-     * its series (tag set), so it may duplicate an earlier (tag set, time), in this
-     * chunk or an older one. When no chunk of a table has it set, readers can skip
-     * deduplication entirely (the common case: each series written in time order). */
+    /* Some row of this chunk may duplicate the (tag set, time) of an earlier row, in
+     * this chunk or an older one: every duplicate's later row is in a flagged chunk.
+     * Rows that merely arrive out of order, a little, are told apart from duplicates
+     * (buffer.c keeps a small window of recent times per series), so with the usual
+     * traffic no chunk is flagged and readers skip deduplication entirely. */
     bool may_have_dups;
     uint32_t ncols;       /* columns known when the chunk was last appended to */
     buffer_column *cols;  /* indexed by catalog column id */

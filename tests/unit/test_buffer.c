@@ -644,7 +644,58 @@ static void test_concurrent_snapshots(void)
     buffer_free(r.b);
 }
 
+/* Appends one row of series `dev` (tag column 1, field column 2) at time t, then
+ * reports whether its chunk is flagged may_have_dups. The snapshot freezes that
+ * chunk, so every call's row gets a chunk of its own. */
+static bool flagged_after(buffer *b, const char *dev, int64_t t)
+{
+    buffer_value v[2] = {vtag(1, dev), vf(2, 1.0)};
+    append_ok(b, 0, 0, 3, t, v, 2, 1);
+    size_t n;
+    buffer_chunk **cs = snap(b, 0, 0, &n);
+    bool flagged = n > 0 && cs[n - 1]->may_have_dups;
+    buffer_snapshot_release(cs, n);
+    return flagged;
+}
+
+static void test_may_have_dups(void)
+{
+    buffer_options o = {.chunk_rows = 1024};
+    buffer *b = buffer_new(&o);
+    /* In order, two series interleaved: nothing to flag. */
+    CHECK(!flagged_after(b, "a", 10));
+    CHECK(!flagged_after(b, "b", 10));
+    CHECK(!flagged_after(b, "a", 20));
+    /* The first out-of-order row of a series is flagged: its earlier times are not
+     * remembered yet. */
+    CHECK(flagged_after(b, "a", 15));
+    buffer_free(b);
+
+    b = buffer_new(&o);
+    CHECK(!flagged_after(b, "a", 100));
+    CHECK(flagged_after(b, "a", 50)); /* opens a's window; this chunk is flagged */
+    buffer_free(b);
+
+    /* Once a series has its window, late but distinct times are not flagged ... */
+    b = buffer_new(&o);
+    buffer_value v[2] = {vtag(1, "a"), vf(2, 1.0)};
+    append_ok(b, 0, 0, 3, 100, v, 2, 1);
+    append_ok(b, 0, 0, 3, 90, v, 2, 1); /* opens the window (flags this chunk) */
+    size_t n;
+    buffer_chunk **cs = snap(b, 0, 0, &n); /* freeze: later rows go to a new chunk */
+    buffer_snapshot_release(cs, n);
+    CHECK(!flagged_after(b, "a", 110));
+    CHECK(!flagged_after(b, "a", 105)); /* late, distinct */
+    CHECK(!flagged_after(b, "b", 1));   /* another series */
+    /* ... an exact repeat is ... */
+    CHECK(flagged_after(b, "a", 105));
+    /* ... and so is a time older than the window remembers. */
+    CHECK(!flagged_after(b, "a", 200));
+    CHECK(flagged_after(b, "a", 95));
+    buffer_free(b);
+}
+
 TEST_MAIN(test_all_types_and_nulls, test_new_column_mid_chunk, test_rollover,
           test_snapshot_while_appending, test_dictionary_ids, test_strings,
           test_duplicate_values_in_row, test_rejected_rows, test_refcount_and_drop_db,
-          test_alloc_failures, test_concurrent_snapshots)
+          test_alloc_failures, test_concurrent_snapshots, test_may_have_dups)
