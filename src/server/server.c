@@ -42,6 +42,7 @@ typedef struct server_config {
     const char *http_bind;
     const char *max_http_request_size;
     const char *wal_flush_interval;
+    const char *wal_compression;
     const char *log_filter;
     const char *max_databases;
     const char *max_tables;
@@ -76,6 +77,8 @@ static const flag_def flags[] = {
     {"--wal-flush-interval", "VIGIL_WAL_FLUSH_INTERVAL", "0", OFF(wal_flush_interval),
      "Extra time a WAL flush waits to gather concurrent writers (0 = flush as soon as the "
      "previous flush ends; a lone writer never waits)"},
+    {"--wal-compression", "VIGIL_WAL_COMPRESSION", "none", OFF(wal_compression),
+     "Compress WAL records: 'none' or 'lz4' (about half the WAL bytes, some CPU)"},
     {"--log-filter", "VIGIL_LOG_FILTER", "info", OFF(log_filter),
      "Log level, with optional per-module levels, e.g. 'info,wal=debug'"},
     {"--max-databases", "VIGIL_MAX_DATABASES", "10000", OFF(max_databases),
@@ -347,7 +350,8 @@ static int open_storage(server *s, const catalog_limits *lim, int64_t flush_ns, 
         rc = vg_err_set(e, VG_ENOMEM, "out of memory creating the write buffer");
         goto out;
     }
-    ingest_config ic = {.cat = s->cat, .wal = s->wal, .buf = s->buf};
+    ingest_config ic = {.cat = s->cat, .wal = s->wal, .buf = s->buf,
+                        .compress_wal = strcmp(s->cfg.wal_compression, "lz4") == 0};
     rc = ingest_new(&ic, &s->ig, e);
 out:
     vg_free(cat_dir);
@@ -464,6 +468,12 @@ static int check_config(const server_config *c, catalog_limits *lim, int64_t *fl
         fprintf(stderr, "error: invalid value '%s' for --object-store: expected 'file' or "
                         "'memory'\n",
                 c->object_store);
+        return -1;
+    }
+    if (strcmp(c->wal_compression, "none") != 0 && strcmp(c->wal_compression, "lz4") != 0) {
+        fprintf(stderr, "error: invalid value '%s' for --wal-compression: expected 'none' or "
+                        "'lz4'\n",
+                c->wal_compression);
         return -1;
     }
     if (vg_log_set_filter(c->log_filter, &e) != VG_OK) {

@@ -56,6 +56,22 @@ def test_restart_many_writes(server_factory):
     assert vh.dump_server(s) == expected
 
 
+def test_restart_with_compressed_wal(server_factory):
+    # Bodies of 4 KiB and more go into the WAL LZ4-compressed; they replay exactly, and
+    # so do the plain records written before the flag was turned on.
+    s = server_factory(["--wal-flush-interval", "0"])
+    assert s.write("z", "m,s=plain v=1i 1", precision="ns").status == 204
+    s.restart(extra_args=["--wal-compression", "lz4"])
+    body = "\n".join("m,s=s%d v=%di %d" % (j % 7, j, 1000 + j) for j in range(500))
+    assert len(body) > 4096
+    assert s.write("z", body, precision="ns").status == 204
+    s.restart(extra_args=["--wal-compression", "none"])
+    expected = [canon("z", "m", {"s": "plain"}, {"v": ("i", 1)}, 1)]
+    expected += [canon("z", "m", {"s": "s%d" % (j % 7)}, {"v": ("i", j)}, 1000 + j)
+                 for j in range(500)]
+    assert vh.dump_server(s) == sorted(expected)
+
+
 def test_data_layout(server):
     assert server.write("lay", "m v=1 1").status == 204
     server.stop()

@@ -22,6 +22,8 @@ typedef struct env {
     ingest *ig;
 } env;
 
+static bool compress_wal;
+
 static void env_open(env *v)
 {
     vg_err e;
@@ -30,7 +32,7 @@ static void env_open(env *v)
     wal_options wo = {.dir = v->wal_dir};
     CHECK_INT(wal_open(&wo, &v->w, &e), VG_OK);
     v->buf = buffer_new(NULL);
-    ingest_config ic = {.cat = v->cat, .wal = v->w, .buf = v->buf};
+    ingest_config ic = {.cat = v->cat, .wal = v->w, .buf = v->buf, .compress_wal = compress_wal};
     CHECK_INT(ingest_new(&ic, &v->ig, &e), VG_OK);
 }
 
@@ -219,5 +221,48 @@ static void test_replay_restores_rows(void)
     env_destroy(&v);
 }
 
+/* A big body goes into the WAL LZ4-compressed and replays to the same rows. */
+static void test_compressed_wal_replays(void)
+{
+    compress_wal = true;
+    env v;
+    env_init(&v);
+    vg_arena a;
+    vg_arena_init(&a, 4096);
+    vg_buf body;
+    vg_buf_init(&body);
+    for (int i = 0; i < 2000; i++)
+        vg_buf_printf(&body, "fleet,site=s%d,device=d%d f0=%d.5,f1=%di %d\n", i % 10, i % 100,
+                      i, i * 3, 1000 + i);
+    ingest_result res;
+    vg_err e;
+    CHECK_INT(write_lp(&v, "db", body.data, true, &res, &a, &e), VG_OK);
+    CHECK_INT(res.lines_written, 2000);
+    wal_stats ws;
+    wal_get_stats(v.w, &ws);
+    CHECK(ws.bytes < body.len / 2); /* compressed well below the text */
+    env_close(&v);
+    env_open(&v);
+    uint64_t n = 0;
+    CHECK_INT(ingest_replay(v.ig, &n, &e), VG_OK);
+    CHECK_INT(n, 1);
+    CHECK_INT(rows(&v, "db", "fleet"), 2000);
+    catalog_db *d = catalog_db_find(v.cat, "db", 2);
+    buffer_chunk **chunks;
+    size_t nc;
+    CHECK_INT(buffer_snapshot(v.buf, d->id, table(&v, "db", "fleet")->id, &chunks, &nc, &e), VG_OK);
+    if (nc == 1) {
+        catalog_column *f1 = catalog_column_find(table(&v, "db", "fleet"), "f1", 2);
+        CHECK_INT(chunks[0]->cols[f1->id].v.i64[1999], 1999 * 3);
+        CHECK_INT(chunks[0]->cols[0].v.i64[1999], (1000 + 1999) * 1000000000LL);
+    }
+    buffer_snapshot_release(chunks, nc);
+    vg_buf_free(&body);
+    vg_arena_free(&a);
+    env_destroy(&v);
+    compress_wal = false;
+}
+
 TEST_MAIN(test_write_creates_schema, test_type_conflict_is_a_line_error,
-          test_reserved_time_and_limits, test_reject_whole_batch, test_replay_restores_rows)
+          test_reserved_time_and_limits, test_reject_whole_batch, test_replay_restores_rows,
+          test_compressed_wal_replays)
