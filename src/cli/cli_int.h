@@ -117,4 +117,7 @@ extern const cli_opt *const cli_show_databases_opts[];
 extern const cli_opt *const cli_update_database_opts[];
 extern const cli_opt *const cli_delete_database_opts[];
 
+/* Appends all of standard input to b. CLI_EXIT_OK or a failure exit code. */
+int cli_read_stdin(vg_buf *b);
+
 #endif /* VIGIL_CLI_INT_H */

@@ -3,6 +3,7 @@
 #include "cli_int.h"
 #include "server/server.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <string.h>
@@ -240,4 +241,20 @@ free_all:
     json_decref(cols);
     json_decref(rows);
     return rc;
+}
+
+int cli_read_stdin(vg_buf *b)
+{
+    char tmp[65536];
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, tmp, sizeof tmp);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return cli_fail("reading standard input: %s", strerror(errno));
+        if (n == 0)
+            break;
+        vg_buf_append(b, tmp, (size_t)n);
+    }
+    return b->oom ? cli_fail("out of memory reading standard input") : CLI_EXIT_OK;
 }

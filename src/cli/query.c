@@ -44,22 +44,6 @@ static bool known_format(const char *f)
            strcmp(f, "csv") == 0;
 }
 
-static int read_stdin(vg_buf *b)
-{
-    char tmp[65536];
-    for (;;) {
-        ssize_t n = read(STDIN_FILENO, tmp, sizeof tmp);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return cli_fail("reading standard input: %s", strerror(errno));
-        if (n == 0)
-            break;
-        vg_buf_append(b, tmp, (size_t)n);
-    }
-    return b->oom ? cli_fail("out of memory reading standard input") : CLI_EXIT_OK;
-}
-
 /* The query text: the argument, or the contents of --file. */
 static int read_query(const cli_args *a, vg_buf *q)
 {
@@ -70,7 +54,7 @@ static int read_query(const cli_args *a, vg_buf *q)
     if (a->npos > 0) {
         vg_buf_puts(q, a->pos[0]);
     } else if (file && strcmp(file, "-") == 0) {
-        if (read_stdin(q) != CLI_EXIT_OK)
+        if (cli_read_stdin(q) != CLI_EXIT_OK)
             return CLI_EXIT_FAIL;
     } else if (file) {
         vg_err e = {0};

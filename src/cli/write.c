@@ -113,22 +113,6 @@ static size_t parse_size(const char *s)
     return (size_t)(v << shift);
 }
 
-static int read_stdin(vg_buf *b)
-{
-    char tmp[65536];
-    for (;;) {
-        ssize_t n = read(STDIN_FILENO, tmp, sizeof tmp);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return cli_fail("reading standard input: %s", strerror(errno));
-        if (n == 0)
-            break;
-        vg_buf_append(b, tmp, (size_t)n);
-    }
-    return b->oom ? cli_fail("out of memory reading standard input") : CLI_EXIT_OK;
-}
-
 /* Fills b with the input: the arguments (one line each), a file, or stdin. */
 static int read_input(const cli_args *a, vg_buf *b)
 {
@@ -152,7 +136,7 @@ static int read_input(const cli_args *a, vg_buf *b)
     if (!file && isatty(STDIN_FILENO))
         return cli_usage_error(a->cmd, "no line protocol given: pass it as an argument, with "
                                        "--file, or on standard input");
-    return read_stdin(b);
+    return cli_read_stdin(b);
 }
 
 /* A line that carries no point: the server skips blank lines and comments. */
