@@ -105,7 +105,7 @@ run: deps $(B)/vigil
 
 test: test-deps
 	@$(MAKE) --no-print-directory check-deps unit unit-asan fuzz-replay
-	@$(MAKE) --no-print-directory $(B)/vigil $(BA)/vigil $(B)/tests/crash_dump
+	@$(MAKE) --no-print-directory $(B)/vigil $(BA)/vigil $(B)/tests/crash_dump $(B)/tests/pq_tool
 	@$(MAKE) --no-print-directory integration
 
 check-deps:
@@ -123,8 +123,9 @@ fuzz-replay: $(FUZZ_REPLAY)
 # Integration tests run against the sanitizer binary too; pytest's closing line ends
 # the output. tests/differential compares the SQL engine with DuckDB (its npm package
 # comes from `make test-deps`); the ASan binary runs a ~100-query subset of it.
-integration: $(B)/vigil $(BA)/vigil $(B)/tests/crash_dump
-	VIGIL_BINS="$(abspath $(B)/vigil) $(abspath $(BA)/vigil)" $(PYTHON) -m pytest -q tests/integration tests/crash tests/differential
+# tests/interop checks our Parquet files against DuckDB and hyparquet (also npm).
+integration: $(B)/vigil $(BA)/vigil $(B)/tests/crash_dump $(B)/tests/pq_tool
+	VIGIL_BINS="$(abspath $(B)/vigil) $(abspath $(BA)/vigil)" $(PYTHON) -m pytest -q tests/integration tests/crash tests/differential tests/interop
 
 # ---- libFuzzer (clang-14), not part of `make test` ----
 FUZZ_SECONDS ?= 60

@@ -41,3 +41,13 @@ if [ "$mode" = test ] || [ "$mode" = bench ]; then
     cp "$diff_dir/package-lock.json" "$diff_dir/node_modules/.vigil-lock"
   fi
 fi
+# The same for tests/interop (DuckDB and hyparquet read our Parquet files), pinned in
+# tests/interop/package-lock.json.
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
+  interop_dir="$(dirname "$0")/../tests/interop"
+  if ! cmp -s "$interop_dir/package-lock.json" "$interop_dir/node_modules/.vigil-lock"; then
+    echo "install-deps: npm ci --prefix tests/interop"
+    npm ci --prefix "$interop_dir" --no-audit --no-fund --loglevel=error
+    cp "$interop_dir/package-lock.json" "$interop_dir/node_modules/.vigil-lock"
+  fi
+fi

@@ -62,6 +62,10 @@
 /* One page, compressed or not: writers cut pages near 1 MiB, and one line-protocol
  * string is at most 1 MiB, so 256 MiB is corruption, not data. */
 #define VG_LIMIT_PARQUET_PAGE_BYTES (256u << 20)
+/* Decoded bytes of one column chunk (all its pages, and DELTA_BYTE_ARRAY's output): a
+ * page that inflates 1000x is legal, so without this a small file could make the
+ * reader decompress and keep gigabytes. Real chunks of strings stay far below. */
+#define VG_LIMIT_PARQUET_CHUNK_BYTES (1u << 30)
 /* Rows of one row group: decoding allocates arrays of this many values (DuckDB writes
  * 122,880 rows per group, Vigil 1 Mi by default). */
 #define VG_LIMIT_PARQUET_ROW_GROUP_ROWS (64u << 20)
