@@ -151,7 +151,7 @@ static void run(const dataset *d, size_t body_bytes, int passes)
 
 int main(int argc, char **argv)
 {
-    const char *cmapss = argc > 1 ? argv[1] : "../shared/data/cmapss/train_FD001.txt";
+    const char *cmapss = argc > 1 ? argv[1] : "tests/data/cmapss/train_FD001.txt";
     size_t body_bytes = argc > 2 ? (size_t)atol(argv[2]) : (1u << 20);
     int passes = argc > 3 ? atoi(argv[3]) : 7;
     const char *which = argc > 4 ? argv[4] : "all";

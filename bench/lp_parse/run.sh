@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/lp_parse/run.sh: builds the line-protocol parser benchmark at -O2 from the
 # base and lineproto sources and runs it from the repository root (so the C-MAPSS
-# file is found at ../shared/data/cmapss/train_FD001.txt). Extra arguments go to the
+# file is found at tests/data/cmapss/train_FD001.txt). Extra arguments go to the
 # benchmark: [cmapss-file] [body-bytes] [passes].
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -280,9 +280,10 @@ SENSORS.update({n: ("float", "DOUBLE") for n in SENSORS_FIELDS})
 
 
 def cmapss_path():
+    """The repository's own copy (tests/data/cmapss, see SOURCE.md there), so the tests
+    need nothing outside the clone."""
     here = os.path.dirname(os.path.abspath(__file__))
-    repo = os.path.dirname(os.path.dirname(here))
-    return os.path.join(os.path.dirname(repo), "shared", "data", "cmapss", "train_FD001.txt")
+    return os.path.join(os.path.dirname(here), "data", "cmapss", "train_FD001.txt")
 
 
 def sensors(now_ns, path=None):
