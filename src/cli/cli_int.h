@@ -31,6 +31,7 @@ typedef struct cli_opt {
 /* Options shared by every client command. */
 extern const cli_opt cli_opt_host;
 extern const cli_opt cli_opt_token;
+extern const cli_opt cli_opt_format;
 extern const cli_opt cli_opt_database;
 
 #define CLI_MAX_OPTS 32

@@ -16,12 +16,6 @@ static const cli_opt opt_retention_update = {
     .metavar = "DURATION",
     .help = "New retention period, e.g. 30d, or 'none' to keep data forever (required)",
 };
-static const cli_opt opt_format = {
-    .name = "format",
-    .metavar = "FORMAT",
-    .def = "pretty",
-    .help = "Output format: pretty, json, jsonl or csv",
-};
 static const cli_opt opt_show_deleted = {
     .name = "show-deleted",
     .help = "Include soft-deleted databases (with a 'deleted' column)",
@@ -36,7 +30,7 @@ const cli_opt *const cli_create_database_opts[] = {
     &cli_opt_host, &cli_opt_token, &cli_opt_database, &opt_retention_create, NULL,
 };
 const cli_opt *const cli_show_databases_opts[] = {
-    &cli_opt_host, &cli_opt_token, &opt_format, &opt_show_deleted, NULL,
+    &cli_opt_host, &cli_opt_token, &cli_opt_format, &opt_show_deleted, NULL,
 };
 const cli_opt *const cli_update_database_opts[] = {
     &cli_opt_host, &cli_opt_token, &cli_opt_database, &opt_retention_update, NULL,

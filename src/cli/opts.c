@@ -19,6 +19,13 @@ const cli_opt cli_opt_host = {
     .help = "URL of the Vigil server (http only)",
 };
 
+/* Output format of the commands that print rows (show databases, query). */
+const cli_opt cli_opt_format = {
+    .name = "format",
+    .metavar = "FORMAT",
+    .def = "pretty",
+    .help = "Output format: pretty, json, jsonl or csv",
+};
 const cli_opt cli_opt_token = {
     .name = "token",
     .metavar = "TOKEN",

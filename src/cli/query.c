@@ -7,12 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const cli_opt opt_format = {
-    .name = "format",
-    .metavar = "FORMAT",
-    .def = "pretty",
-    .help = "Output format: pretty, json, jsonl or csv",
-};
 static const cli_opt opt_file = {
     .name = "file",
     .short_name = 'f',
@@ -34,7 +28,7 @@ static const cli_opt opt_language = {
 };
 
 const cli_opt *const cli_query_opts[] = {
-    &cli_opt_database, &cli_opt_host, &cli_opt_token, &opt_format,
+    &cli_opt_database, &cli_opt_host, &cli_opt_token, &cli_opt_format,
     &opt_file,         &opt_output,   &opt_language,  NULL,
 };
 
