@@ -29,6 +29,7 @@ typedef struct buf_table {
     buffer_chunk *active;  /* NULL until the next append */
     buffer_chunk **frozen; /* oldest first */
     size_t nfrozen;
+    size_t nsealed; /* frozen[0 .. nsealed) are sealed for a snapshot */
     size_t frozen_cap;
     uint64_t next_seq;
     uint64_t rows;
@@ -237,7 +238,7 @@ static buffer_chunk **table_detach(buf_table *t, size_t *n)
         t->active = NULL;
     }
     t->frozen = NULL;
-    t->nfrozen = t->frozen_cap = 0;
+    t->nfrozen = t->frozen_cap = t->nsealed = 0;
     t->rows = 0;
     return list;
 }
@@ -506,6 +507,110 @@ void buffer_drop_db(buffer *b, uint32_t db_id)
         pthread_mutex_unlock(&t->mu);
         release_list(list, n);
     }
+}
+
+/* ---- persistence ---- */
+
+typedef struct seal_list {
+    buffer_chunk **v;
+    size_t n, cap;
+    uint64_t max_seq;
+} seal_list;
+
+static int seal_table(buf_table *t, seal_list *l)
+{
+    if (t->active && t->active->nrows > 0 && freeze_active(t) != VG_OK)
+        return VG_ENOMEM;
+    size_t need = l->n + (t->nfrozen - t->nsealed);
+    if (need > l->cap) {
+        size_t cap = l->cap ? l->cap : 16;
+        while (cap < need)
+            cap *= 2;
+        buffer_chunk **nv = vg_realloc(l->v, cap * sizeof *nv);
+        if (!nv)
+            return VG_ENOMEM;
+        l->v = nv;
+        l->cap = cap;
+    }
+    for (size_t i = t->nsealed; i < t->nfrozen; i++) {
+        buffer_chunk *c = t->frozen[i];
+        buffer_chunk_ref(c);
+        l->v[l->n++] = c;
+        if (c->max_wal_seq > l->max_seq)
+            l->max_seq = c->max_wal_seq;
+    }
+    t->nsealed = t->nfrozen;
+    return VG_OK;
+}
+
+int buffer_seal(buffer *b, buffer_chunk ***out, size_t *n, uint64_t *max_wal_seq, vg_err *e)
+{
+    seal_list l = {0};
+    ptr_vec *dbs = LOAD(&b->dbs);
+    int rc = VG_OK;
+    for (uint32_t i = 0; rc == VG_OK && dbs && i < dbs->cap; i++) {
+        buf_db *d = LOAD(&dbs->slot[i]);
+        ptr_vec *tables = d ? LOAD(&d->tables) : NULL;
+        for (uint32_t k = 0; rc == VG_OK && tables && k < tables->cap; k++) {
+            buf_table *t = LOAD(&tables->slot[k]);
+            if (!t)
+                continue;
+            pthread_mutex_lock(&t->mu);
+            rc = seal_table(t, &l);
+            pthread_mutex_unlock(&t->mu);
+        }
+    }
+    if (rc != VG_OK) {
+        /* Leave nothing half-sealed: the chunks are released only by a later call. */
+        buffer_release_sealed(b, l.v, l.n);
+        return vg_err_set(e, VG_ENOMEM, "out of memory sealing the write buffer");
+    }
+    *out = l.v;
+    *n = l.n;
+    *max_wal_seq = l.max_seq;
+    return VG_OK;
+}
+
+/* Removes c from t's frozen list if it is still there (a dropped database took it). */
+static void unlink_sealed(buf_table *t, buffer_chunk *c)
+{
+    for (size_t i = 0; i < t->nsealed; i++) {
+        if (t->frozen[i] != c)
+            continue;
+        memmove(t->frozen + i, t->frozen + i + 1, (t->nfrozen - i - 1) * sizeof *t->frozen);
+        t->nfrozen--;
+        t->nsealed--;
+        t->rows -= c->nrows;
+        buffer_chunk_unref(c); /* the table's reference */
+        return;
+    }
+}
+
+void buffer_release_sealed(buffer *b, buffer_chunk **chunks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        buffer_chunk *c = chunks[i];
+        buf_table *t = table_lookup(b, c->db_id, c->table_id);
+        if (t) {
+            pthread_mutex_lock(&t->mu);
+            unlink_sealed(t, c);
+            pthread_mutex_unlock(&t->mu);
+        }
+    }
+    release_list(chunks, n);
+}
+
+void buffer_unseal(buffer *b, buffer_chunk **chunks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        buf_table *t = table_lookup(b, chunks[i]->db_id, chunks[i]->table_id);
+        if (t) {
+            pthread_mutex_lock(&t->mu);
+            t->nsealed = 0;
+            pthread_mutex_unlock(&t->mu);
+        }
+    }
+    release_list(chunks, n);
 }
 
 size_t buffer_mem_bytes(buffer *b)

@@ -120,4 +120,44 @@ size_t buffer_mem_bytes(buffer *b);
 /* Total rows held for (db_id, table_id), duplicates included. */
 uint64_t buffer_row_count(buffer *b, uint32_t db_id, uint32_t table_id);
 
+/* ---- persistence ----
+ *
+ * A snapshot seals every chunk in the buffer, writes their rows to files, and then
+ * releases them. Sealed chunks stay visible to readers until released, so a reader
+ * sees each row exactly once: in a chunk before the release, in a file after it
+ * (persist publishes both changes under one lock). */
+
+/* Freezes every active chunk and marks every chunk not yet sealed as sealed.
+ * Returns references to them (vg_malloc'd array, ordered by db, table, seq) and the
+ * highest WAL sequence of their rows. Call with appends stopped (the ingest lock), so
+ * the set ends on a WAL record boundary. At most one sealed set at a time: seal
+ * again only after buffer_release_sealed. */
+int buffer_seal(buffer *b, buffer_chunk ***out, size_t *n, uint64_t *max_wal_seq, vg_err *e);
+/* Takes sealed chunks out of their tables (readers' references stay valid) and drops
+ * the caller's references to them; frees the array. */
+void buffer_release_sealed(buffer *b, buffer_chunk **chunks, size_t n);
+/* Gives up a seal (the snapshot failed): the chunks stay and the next seal takes
+ * them again. Drops the caller's references and frees the array. */
+void buffer_unseal(buffer *b, buffer_chunk **chunks, size_t n);
+
+/* ---- loaded chunks ----
+ * A reader (persist: one Parquet row group) builds a frozen chunk column by column:
+ * new_loaded (nrows rows, the time column allocated, every other column absent),
+ * buffer_chunk_column for each column present (vectors for nrows rows, all invalid:
+ * the caller sets `valid` bits and values; time must be valid in every row), tag
+ * values through buffer_chunk_dict_add, string values through
+ * buffer_chunk_set_strings after the valid bits, then loaded_finish (min/max time,
+ * frozen). Freed by buffer_chunk_unref; not counted in buffer_mem_bytes. */
+buffer_chunk *buffer_chunk_new_loaded(uint32_t db_id, uint32_t table_id, uint32_t ncols,
+                                      uint32_t nrows);
+buffer_column *buffer_chunk_column(buffer_chunk *c, uint32_t col, catalog_type type);
+int buffer_chunk_dict_add(buffer_chunk *c, buffer_column *col, const char *s, uint32_t len,
+                          uint32_t *id);
+int buffer_chunk_set_strings(buffer_chunk *c, buffer_column *col, const vg_str *vals);
+void buffer_chunk_loaded_finish(buffer_chunk *c);
+/* Frees a loaded chunk's rows but keeps its tag dictionaries: a reader done with the
+ * rows may still use a dictionary's address as its identity (query caches keyed by
+ * it must not see the address reused). The chunk then has no rows. */
+void buffer_chunk_shed(buffer_chunk *c);
+
 #endif /* VIGIL_BUFFER_H */

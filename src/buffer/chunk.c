@@ -444,3 +444,87 @@ void chunk_freeze(buffer_chunk *c)
     c->cap = c->nrows;
     c->frozen = true;
 }
+
+/* ---- chunks built by readers (buffer.h, "loaded chunks") ---- */
+
+buffer_chunk *buffer_chunk_new_loaded(uint32_t db_id, uint32_t table_id, uint32_t ncols,
+                                      uint32_t nrows)
+{
+    if (nrows == 0 || nrows > BUF_MAX_CHUNK_ROWS)
+        return NULL;
+    buf_acct *acct = vg_calloc(1, sizeof *acct);
+    if (!acct)
+        return NULL;
+    acct->refs = 1;
+    buffer_chunk *c = chunk_new(acct, db_id, table_id, 0, nrows, ncols);
+    buf_acct_unref(acct); /* the chunk holds its own reference */
+    if (c)
+        c->nrows = nrows;
+    return c;
+}
+
+buffer_column *buffer_chunk_column(buffer_chunk *c, uint32_t col, catalog_type type)
+{
+    if (col >= c->ncols)
+        return NULL;
+    buffer_column *bc = &c->cols[col];
+    if (!bc->present && column_alloc(c, bc, type) != VG_OK)
+        return NULL;
+    return bc->type == type ? bc : NULL;
+}
+
+int buffer_chunk_dict_add(buffer_chunk *c, buffer_column *col, const char *s, uint32_t len,
+                          uint32_t *id)
+{
+    return dict_intern(c, col->dict, s, len, id);
+}
+
+int buffer_chunk_set_strings(buffer_chunk *c, buffer_column *col, const vg_str *vals)
+{
+    size_t total = 0;
+    for (uint32_t r = 0; r < c->nrows; r++)
+        total += get_valid(col, r) ? vals[r].len : 0;
+    if (total > UINT32_MAX)
+        return VG_ELIMIT;
+    if (total && reserve_str(c, col, (uint32_t)total) != VG_OK)
+        return VG_ENOMEM;
+    for (uint32_t r = 0; r < c->nrows; r++) {
+        uint32_t len = get_valid(col, r) ? (uint32_t)vals[r].len : 0;
+        if (len)
+            memcpy(col->str + col->str_len, vals[r].ptr, len);
+        col->str_len += len;
+        col->v.off[r + 1] = (uint32_t)col->str_len;
+    }
+    return VG_OK;
+}
+
+void buffer_chunk_loaded_finish(buffer_chunk *c)
+{
+    const int64_t *t = c->cols[0].v.i64;
+    for (uint32_t r = 0; r < c->nrows; r++) {
+        if (t[r] < c->min_time)
+            c->min_time = t[r];
+        if (t[r] > c->max_time)
+            c->max_time = t[r];
+    }
+    chunk_freeze(c);
+}
+
+void buffer_chunk_shed(buffer_chunk *c)
+{
+    for (uint32_t i = 0; i < c->ncols; i++) {
+        buffer_column *col = &c->cols[i];
+        if (!col->present)
+            continue;
+        size_t freed = bitmap_bytes(c->cap) + values_bytes(col->type, c->cap) + col->str_cap;
+        vg_free(col->valid);
+        vg_free(col->v.i64);
+        vg_free(col->str);
+        col->valid = NULL;
+        col->v.i64 = NULL;
+        col->str = NULL;
+        col->str_len = col->str_cap = 0;
+        mem_sub(c, freed < c->mem_bytes ? freed : c->mem_bytes);
+    }
+    c->nrows = 0;
+}

@@ -57,6 +57,9 @@ static void table_free(catalog_table *t)
     for (uint32_t i = 0; i < t->ncols; i++)
         column_free(t->cols[i]);
     vg_free(t->cols);
+    for (uint32_t i = 0; i < t->nfiles; i++)
+        cat_file_free(t->files[i]);
+    vg_free(t->files);
     vg_map_free(&t->by_name);
     vg_free(t->name);
     vg_free(t);

@@ -40,6 +40,8 @@ typedef struct catalog_column {
     catalog_type type;
 } catalog_column;
 
+typedef struct catalog_file catalog_file;
+
 typedef struct catalog_table {
     uint32_t id; /* dense within its database */
     uint32_t db_id;
@@ -50,6 +52,9 @@ typedef struct catalog_table {
     uint32_t ntags;
     uint32_t cols_cap;
     vg_map by_name; /* name -> catalog_column* */
+    catalog_file **files; /* live Parquet files, in order of `order` (files.c) */
+    uint32_t nfiles;
+    uint32_t files_cap;
 } catalog_table;
 
 typedef struct catalog_db {
@@ -131,5 +136,60 @@ int catalog_column_add(catalog *c, catalog_table *t, const char *name, size_t le
 int catalog_commit(catalog *c, vg_err *e);
 /* Number of mutations queued and not yet committed. */
 size_t catalog_pending(catalog *c);
+
+/* ---- persisted Parquet files (files.c) ----
+ *
+ * The catalog is the truth about which files hold a table's persisted rows: a file
+ * exists for readers exactly from the commit that adds it to the commit that
+ * removes it. `persisted_seq` is the WAL sequence through which every row is in some
+ * file, so start-up replays only the records after it. */
+
+/* Min/max of one column of a file, for pruning before the file is opened. */
+typedef struct catalog_col_stats {
+    uint32_t col_id;
+    catalog_type type;
+    uint64_t null_count;
+    bool has_minmax; /* false: all null, or a string bound too long to keep */
+    union {
+        int64_t i; /* TIME, INT */
+        uint64_t u; /* UINT, BOOL */
+        double f;  /* FLOAT */
+    } min, max;
+    char *smin, *smax; /* TAG, STRING (exact values, at most CATALOG_STAT_STR_MAX bytes) */
+    uint32_t smin_len, smax_len;
+} catalog_col_stats;
+
+#define CATALOG_STAT_STR_MAX 256
+
+struct catalog_file {
+    uint64_t id; /* unique, from catalog_file_id_next; names the file */
+    uint32_t db_id;
+    uint32_t table_id;
+    /* Which of two files holding the same (tag set, time) wins: the higher order.
+     * A snapshot file's order is its id; a compacted file takes the highest order
+     * of the files it replaces. */
+    uint64_t order;
+    int64_t min_time;
+    int64_t max_time;
+    uint64_t rows;
+    uint64_t bytes;
+    char *path; /* relative to the node directory */
+    uint32_t nstats;
+    catalog_col_stats *stats;
+};
+
+/* A new file id (write lock). Ids of files never committed may be handed out again
+ * after a restart: start-up deletes such files first. */
+uint64_t catalog_file_id_next(catalog *c);
+/* Adds a file to its table (deep copy of f). Write lock; queued until commit.
+ * VG_ENOTFOUND for an unknown database or table. */
+int catalog_file_add(catalog *c, const catalog_file *f, vg_err *e);
+/* Removes a live file of t by id (VG_ENOTFOUND if none). Write lock; queued. */
+int catalog_file_remove(catalog *c, catalog_table *t, uint64_t id, vg_err *e);
+/* Records that every WAL record through seq is persisted. Write lock; queued. */
+int catalog_set_persisted_seq(catalog *c, uint64_t seq, vg_err *e);
+uint64_t catalog_persisted_seq(catalog *c);
+/* Stats of column col_id in f, or NULL. */
+const catalog_col_stats *catalog_file_stats(const catalog_file *f, uint32_t col_id);
 
 #endif /* VIGIL_CATALOG_H */

@@ -30,6 +30,10 @@ typedef enum cat_op {
     CAT_OP_DB_RETENTION = 4,
     CAT_OP_TABLE_CREATE = 5,
     CAT_OP_COLUMN_ADD = 6,
+    /* persistence: 10-39 */
+    CAT_OP_FILE_ADD = 10,
+    CAT_OP_FILE_REMOVE = 11,
+    CAT_OP_PERSISTED = 12,
 } cat_op;
 
 struct catalog {
@@ -46,6 +50,9 @@ struct catalog {
     vg_map by_name; /* live database name -> catalog_db* */
     uint32_t live_dbs;
     uint32_t live_tables;
+
+    uint64_t next_file_id;
+    uint64_t persisted_seq;
 
     uint64_t log_size; /* bytes of intact, durable log */
     uint64_t next_seq; /* sequence number of the next batch */
@@ -66,6 +73,12 @@ int cat_apply_column_add(catalog *c, catalog_table *t, const char *name, size_t 
                          catalog_type type, catalog_column **out);
 void cat_free_objects(catalog *c);
 
+/* ---- files.c ---- */
+int cat_apply_file_add(catalog *c, const catalog_file *f, catalog_file **out);
+/* Takes the file out of t's list; returns it (caller frees) or NULL. */
+catalog_file *cat_apply_file_remove(catalog_table *t, uint64_t id);
+void cat_file_free(catalog_file *f);
+
 /* ---- log.c ---- */
 /* Replays the log file (already open in c->fd), cutting a torn tail. */
 int cat_log_replay(catalog *c, vg_err *e);
@@ -79,6 +92,10 @@ void cat_queue_db_delete(catalog *c, const catalog_db *db);
 void cat_queue_db_retention(catalog *c, const catalog_db *db);
 void cat_queue_table_create(catalog *c, const catalog_table *t);
 void cat_queue_column_add(catalog *c, const catalog_table *t, const catalog_column *col);
+size_t cat_file_op_size(const catalog_file *f);
+void cat_queue_file_add(catalog *c, const catalog_file *f);
+void cat_queue_file_remove(catalog *c, const catalog_file *f);
+void cat_queue_persisted(catalog *c, uint64_t seq);
 /* Encoded size of one op of the given kind carrying a name of name_len bytes. */
 size_t cat_op_size(cat_op op, size_t name_len);
 void cat_queue_init(vg_buf *b);

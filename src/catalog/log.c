@@ -92,6 +92,9 @@ size_t cat_op_size(cat_op op, size_t name_len)
     case CAT_OP_DB_RETENTION: return 1 + 4 + 8;
     case CAT_OP_TABLE_CREATE: return 1 + 4 + 4 + str;
     case CAT_OP_COLUMN_ADD: return 1 + 4 + 4 + 4 + 1 + str;
+    case CAT_OP_FILE_ADD: /* cat_file_op_size */
+    case CAT_OP_FILE_REMOVE: return 1 + 8 + 4 + 4;
+    case CAT_OP_PERSISTED: return 1 + 8;
     }
     return 0;
 }
@@ -153,6 +156,80 @@ void cat_queue_column_add(catalog *c, const catalog_table *t, const catalog_colu
     put_u32(&c->pending, col->id);
     put_u8(&c->pending, (uint8_t)col->type);
     put_str(&c->pending, col->name, col->name_len);
+    c->npending++;
+}
+
+/* ---- persisted files (kind 10-12) ---- */
+
+static bool stat_is_string(catalog_type t)
+{
+    return t == CATALOG_TAG || t == CATALOG_STRING;
+}
+
+size_t cat_file_op_size(const catalog_file *f)
+{
+    size_t n = 1 + 8 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 4 + strlen(f->path) + 4;
+    for (uint32_t i = 0; i < f->nstats; i++) {
+        const catalog_col_stats *st = &f->stats[i];
+        n += 4 + 1 + 8 + 1;
+        if (st->has_minmax)
+            n += stat_is_string(st->type) ? 8 + st->smin_len + st->smax_len : 16;
+    }
+    return n;
+}
+
+static void put_bytes(vg_buf *b, const char *s, uint32_t len)
+{
+    put_u32(b, len);
+    vg_buf_append(b, s, len);
+}
+
+void cat_queue_file_add(catalog *c, const catalog_file *f)
+{
+    vg_buf *b = &c->pending;
+    put_u8(b, CAT_OP_FILE_ADD);
+    put_u64(b, f->id);
+    put_u32(b, f->db_id);
+    put_u32(b, f->table_id);
+    put_u64(b, f->order);
+    put_u64(b, (uint64_t)f->min_time);
+    put_u64(b, (uint64_t)f->max_time);
+    put_u64(b, f->rows);
+    put_u64(b, f->bytes);
+    put_str(b, f->path, (uint32_t)strlen(f->path));
+    put_u32(b, f->nstats);
+    for (uint32_t i = 0; i < f->nstats; i++) {
+        const catalog_col_stats *st = &f->stats[i];
+        put_u32(b, st->col_id);
+        put_u8(b, (uint8_t)st->type);
+        put_u64(b, st->null_count);
+        put_u8(b, st->has_minmax);
+        if (!st->has_minmax)
+            continue;
+        if (stat_is_string(st->type)) {
+            put_bytes(b, st->smin, st->smin_len);
+            put_bytes(b, st->smax, st->smax_len);
+        } else {
+            put_u64(b, st->min.u);
+            put_u64(b, st->max.u);
+        }
+    }
+    c->npending++;
+}
+
+void cat_queue_file_remove(catalog *c, const catalog_file *f)
+{
+    put_u8(&c->pending, CAT_OP_FILE_REMOVE);
+    put_u64(&c->pending, f->id);
+    put_u32(&c->pending, f->db_id);
+    put_u32(&c->pending, f->table_id);
+    c->npending++;
+}
+
+void cat_queue_persisted(catalog *c, uint64_t seq)
+{
+    put_u8(&c->pending, CAT_OP_PERSISTED);
+    put_u64(&c->pending, seq);
     c->npending++;
 }
 
@@ -401,6 +478,112 @@ static int replay_column_add(replay *rp, reader *r)
     return cat_apply_column_add(rp->c, t, name, len, type, &col) == VG_OK ? VG_OK : oom(rp);
 }
 
+/* A byte string that may be empty (a string statistic). */
+static const char *get_bytes(reader *r, uint32_t *len)
+{
+    *len = get_u32(r);
+    return (const char *)take(r, *len);
+}
+
+static int replay_stat(replay *rp, reader *r, catalog_col_stats *st, char **strs)
+{
+    st->col_id = get_u32(r);
+    st->type = (catalog_type)get_u8(r);
+    st->null_count = get_u64(r);
+    st->has_minmax = get_u8(r) != 0;
+    if (!cat_type_valid(st->type))
+        return corrupt(rp, "invalid statistics type %d", (int)st->type);
+    if (!st->has_minmax)
+        return VG_OK;
+    if (!stat_is_string(st->type)) {
+        st->min.u = get_u64(r);
+        st->max.u = get_u64(r);
+        return VG_OK;
+    }
+    const char *mn = get_bytes(r, &st->smin_len);
+    const char *mx = get_bytes(r, &st->smax_len);
+    if (r->bad)
+        return VG_OK;
+    strs[0] = vg_strndup(mn ? mn : "", st->smin_len);
+    strs[1] = vg_strndup(mx ? mx : "", st->smax_len);
+    if (!strs[0] || !strs[1])
+        return oom(rp);
+    st->smin = strs[0];
+    st->smax = strs[1];
+    return VG_OK;
+}
+
+static int replay_file_add(replay *rp, reader *r)
+{
+    catalog_file f;
+    memset(&f, 0, sizeof f);
+    f.id = get_u64(r);
+    f.db_id = get_u32(r);
+    f.table_id = get_u32(r);
+    f.order = get_u64(r);
+    f.min_time = (int64_t)get_u64(r);
+    f.max_time = (int64_t)get_u64(r);
+    f.rows = get_u64(r);
+    f.bytes = get_u64(r);
+    uint32_t plen;
+    const char *path = get_str(r, &plen);
+    uint32_t nstats = get_u32(r);
+    if (r->bad || nstats > r->n)
+        return corrupt(rp, "truncated file change");
+    char *pathz = vg_strndup(path, plen);
+    catalog_col_stats *stats = nstats ? vg_calloc(nstats, sizeof *stats) : NULL;
+    char **strs = nstats ? vg_calloc((size_t)nstats * 2, sizeof *strs) : NULL;
+    int rc = VG_OK;
+    if (!pathz || (nstats && (!stats || !strs)))
+        rc = oom(rp);
+    for (uint32_t i = 0; rc == VG_OK && i < nstats; i++)
+        rc = replay_stat(rp, r, &stats[i], strs + 2 * i);
+    if (rc == VG_OK && r->bad)
+        rc = corrupt(rp, "truncated file change");
+    if (rc == VG_OK) {
+        f.path = pathz;
+        f.stats = stats;
+        f.nstats = nstats;
+        int arc = cat_apply_file_add(rp->c, &f, NULL);
+        if (arc == VG_ENOTFOUND)
+            rc = corrupt(rp, "file %llu of unknown table id %u in database id %u",
+                         (unsigned long long)f.id, f.table_id, f.db_id);
+        else if (arc != VG_OK)
+            rc = oom(rp);
+    }
+    for (uint32_t i = 0; strs && i < 2 * nstats; i++)
+        vg_free(strs[i]);
+    vg_free(strs);
+    vg_free(stats);
+    vg_free(pathz);
+    return rc;
+}
+
+static int replay_file_remove(replay *rp, reader *r)
+{
+    uint64_t id = get_u64(r);
+    uint32_t db_id = get_u32(r), table_id = get_u32(r);
+    if (r->bad)
+        return corrupt(rp, "truncated file change");
+    catalog_db *db = catalog_db_get(rp->c, db_id);
+    catalog_file *f = db && table_id < db->ntables
+                          ? cat_apply_file_remove(db->tables[table_id], id)
+                          : NULL;
+    if (!f)
+        return corrupt(rp, "removal of unknown file %llu", (unsigned long long)id);
+    cat_file_free(f);
+    return VG_OK;
+}
+
+static int replay_persisted(replay *rp, reader *r)
+{
+    uint64_t seq = get_u64(r);
+    if (r->bad)
+        return corrupt(rp, "truncated persisted-through change");
+    rp->c->persisted_seq = seq;
+    return VG_OK;
+}
+
 static int replay_op(replay *rp, reader *r)
 {
     uint8_t kind = get_u8(r);
@@ -413,6 +596,9 @@ static int replay_op(replay *rp, reader *r)
     case CAT_OP_DB_RETENTION: return replay_db_retention(rp, r);
     case CAT_OP_TABLE_CREATE: return replay_table_create(rp, r);
     case CAT_OP_COLUMN_ADD: return replay_column_add(rp, r);
+    case CAT_OP_FILE_ADD: return replay_file_add(rp, r);
+    case CAT_OP_FILE_REMOVE: return replay_file_remove(rp, r);
+    case CAT_OP_PERSISTED: return replay_persisted(rp, r);
     }
     return corrupt(rp, "unknown change kind %u (written by a newer Vigil?)", kind);
 }

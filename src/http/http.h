@@ -12,6 +12,7 @@
 #include "base/base.h"
 #include "catalog/catalog.h"
 #include "ingest/ingest.h"
+#include "persist/persist.h"
 #include "query/query.h"
 
 typedef struct http_config {
@@ -20,6 +21,7 @@ typedef struct http_config {
     catalog *cat;
     ingest *ingest;
     query_engine *query;       /* serves /api/v3/query_sql; NULL answers 500 */
+    persist *persist;          /* serves /api/v3/persist; NULL answers 500 */
     const char *version;       /* Vigil's version for /ping */
     const char *revision;
 } http_config;

@@ -771,11 +771,24 @@ int ingest_replay(ingest *ig, uint64_t *records, vg_err *e)
     replay_ctx ctx = {.ig = ig};
     vg_arena_init(&ctx.arena, 1 << 20);
     catalog_write_lock(ig->cat);
-    int rc = wal_replay(ig->wal, 0, replay_record, &ctx, e);
+    /* Records through the persisted mark are in Parquet files already. */
+    int rc = wal_replay(ig->wal, catalog_persisted_seq(ig->cat), replay_record, &ctx, e);
     catalog_write_unlock(ig->cat);
     vg_arena_free(&ctx.arena);
     if (records)
         *records = ctx.records;
+    return rc;
+}
+
+int ingest_seal(ingest *ig, buffer_chunk ***chunks, size_t *n, uint64_t *wal_seq, vg_err *e)
+{
+    pthread_mutex_lock(&ig->lock);
+    uint64_t max_in_chunks;
+    int rc = buffer_seal(ig->buf, chunks, n, &max_in_chunks, e);
+    /* Every record appended so far is applied (append and apply happen under this
+     * lock), so the last one bounds what the sealed chunks cover. */
+    *wal_seq = wal_last_seq(ig->wal);
+    pthread_mutex_unlock(&ig->lock);
     return rc;
 }
 

@@ -80,6 +80,9 @@ int ingest_write(ingest *ig, const ingest_request *req, vg_arena *arena, ingest_
  * were applied. */
 int ingest_replay(ingest *ig, uint64_t *records, vg_err *e);
 
+/* Seals the write buffer for a snapshot (buffer_seal) with writes stopped, and gives
+ * the WAL sequence through which the sealed chunks hold every row. */
+int ingest_seal(ingest *ig, buffer_chunk ***chunks, size_t *n, uint64_t *wal_seq, vg_err *e);
 /* Soft-deletes a live database (catalog rename, made durable) and drops its
  * buffered rows, under the ingest lock so no write races with it. VG_ENOTFOUND
  * "database not found: <name>" when there is none. */

@@ -123,6 +123,7 @@ typedef struct qctx {
     int64_t now_ns;       /* now() for the whole query */
     catalog *cat;
     buffer *buf;
+    persist *persist;     /* NULL: read the buffer only */
     catalog_db *db;       /* the database the query runs in */
     query_engine *engine; /* for system.queries */
     const query_param *params; /* $name placeholders */

@@ -105,6 +105,16 @@ typedef enum plan_kind {
     PLAN_RUNS,   /* ents sorted, runs[0..nruns] bound runs of duplicates */
 } plan_kind;
 
+/* What the scan knows of a source before reading it: a buffer chunk, or a row group
+ * of a Parquet file that is decoded into a chunk only when the scan reaches it. */
+typedef struct scan_src {
+    int64_t min_time;
+    int64_t max_time;
+    uint32_t nrows;
+    bool flagged; /* may repeat a (tag set, time) of an earlier source */
+    const persist_source *ps; /* NULL without persistence (buffer snapshot) */
+} scan_src;
+
 typedef struct tag_match {
     uint8_t *ok; /* by dictionary id of the current chunk */
     uint32_t cap;
@@ -122,8 +132,12 @@ typedef struct scan_state {
     tag_match *match;             /* one per spec.tag_eq entry */
     const buffer_column **eqcols; /* the current chunk's columns of spec.tag_eq */
 
-    buffer_chunk **snap;
+    buffer_chunk **snap; /* by source; a file's is NULL until loaded */
     size_t nsnap;
+    scan_src *src;
+    persist_view *view;    /* with persistence; else snap is a buffer snapshot */
+    persist_col *lcols;    /* the columns to decode from files */
+    uint32_t nlcols;
     uint32_t *live; /* snapshot positions of unpruned chunks */
     uint32_t nlive;
     uint32_t max_rows;
@@ -235,9 +249,19 @@ static int match_tags(qctx *c, tag_match *m, const qscan_tag_eq *te, const buffe
     return VG_OK;
 }
 
-static bool chunk_pruned_by_time(const scan_state *s, const buffer_chunk *ch)
+static bool src_pruned_by_time(const scan_state *s, const scan_src *src)
 {
-    return ch->nrows == 0 || ch->max_time < s->spec.time_min || ch->min_time > s->spec.time_max;
+    return src->nrows == 0 || src->max_time < s->spec.time_min || src->min_time > s->spec.time_max;
+}
+
+/* A file source not yet read: its statistics must admit one of te's values. */
+static bool file_may_match(const scan_state *s, const scan_src *src, const qscan_tag_eq *te)
+{
+    const char *name = s->spec.table->cols[te->col_id]->name;
+    for (uint32_t i = 0; i < te->nvalues; i++)
+        if (persist_source_may_hold(src->ps, name, te->values[i].p, te->values[i].len))
+            return true;
+    return false;
 }
 
 static int prune_chunks(qctx *c, scan_state *s)
@@ -247,9 +271,14 @@ static int prune_chunks(qctx *c, scan_state *s)
         return qop_err(c);
     for (size_t i = 0; i < s->nsnap; i++) {
         buffer_chunk *ch = s->snap[i];
+        const scan_src *src = &s->src[i];
         c->chunks_total++;
-        bool keep = !chunk_pruned_by_time(s, ch);
+        bool keep = !src_pruned_by_time(s, src);
         for (uint32_t t = 0; keep && t < s->spec.ntag_eq; t++) {
+            if (!ch) {
+                keep = file_may_match(s, src, &s->spec.tag_eq[t]);
+                continue;
+            }
             int rc = match_tags(c, &s->match[t], &s->spec.tag_eq[t], ch, &keep);
             if (rc != VG_OK)
                 return rc;
@@ -259,8 +288,8 @@ static int prune_chunks(qctx *c, scan_state *s)
             continue;
         }
         s->live[s->nlive++] = (uint32_t)i;
-        if (ch->nrows > s->max_rows)
-            s->max_rows = ch->nrows;
+        if (src->nrows > s->max_rows)
+            s->max_rows = src->nrows;
     }
     return VG_OK;
 }
@@ -289,8 +318,8 @@ static int order_for_bound(qctx *c, scan_state *s)
     if (!key)
         return qop_err(c);
     for (uint32_t i = 0; i < s->nlive; i++) {
-        const buffer_chunk *ch = s->snap[s->live[i]];
-        key[i][0] = s->bound->desc ? ch->max_time : ch->min_time;
+        const scan_src *src = &s->src[s->live[i]];
+        key[i][0] = s->bound->desc ? src->max_time : src->min_time;
         key[i][1] = s->live[i];
     }
     qsort(key, s->nlive, sizeof *key, s->bound->desc ? pair_cmp_desc : pair_cmp_asc);
@@ -300,18 +329,23 @@ static int order_for_bound(qctx *c, scan_state *s)
 }
 
 /* No row of the chunk can enter the top-K any more. */
-static bool beaten_by_bound(const scan_state *s, const buffer_chunk *ch)
+static bool beaten_by_bound(const scan_state *s, const scan_src *src)
 {
     const qop_time_bound *b = s->bound;
     if (!b || !b->valid)
         return false;
-    return b->desc ? ch->max_time < b->time : ch->min_time > b->time;
+    return b->desc ? src->max_time < b->time : src->min_time > b->time;
+}
+
+static void clip_range(const scan_state *s, int64_t min, int64_t max, int64_t *lo, int64_t *hi)
+{
+    *lo = min > s->spec.time_min ? min : s->spec.time_min;
+    *hi = max < s->spec.time_max ? max : s->spec.time_max;
 }
 
 static void clip(const scan_state *s, const buffer_chunk *ch, int64_t *lo, int64_t *hi)
 {
-    *lo = ch->min_time > s->spec.time_min ? ch->min_time : s->spec.time_min;
-    *hi = ch->max_time < s->spec.time_max ? ch->max_time : s->spec.time_max;
+    clip_range(s, ch->min_time, ch->max_time, lo, hi);
 }
 
 typedef struct sweep_ev {
@@ -337,7 +371,7 @@ static int find_overlaps(qctx *c, scan_state *s)
 {
     uint32_t nflagged = 0;
     for (uint32_t i = 0; i < s->nlive; i++)
-        nflagged += s->snap[s->live[i]]->may_have_dups;
+        nflagged += s->src[s->live[i]].flagged;
     if (s->nlive < 2 || nflagged == 0)
         return VG_OK;
     sweep_ev *ev = qctx_alloc(c, (size_t)s->nlive * 2 * sizeof *ev);
@@ -346,10 +380,10 @@ static int find_overlaps(qctx *c, scan_state *s)
         return qop_err(c);
     for (uint32_t i = 0; i < s->nlive; i++) {
         int64_t lo, hi;
-        const buffer_chunk *ch = s->snap[s->live[i]];
-        clip(s, ch, &lo, &hi);
-        ev[2 * i] = (sweep_ev){lo, 0, ch->may_have_dups};
-        ev[2 * i + 1] = (sweep_ev){hi, 1, ch->may_have_dups};
+        const scan_src *src = &s->src[s->live[i]];
+        clip_range(s, src->min_time, src->max_time, &lo, &hi);
+        ev[2 * i] = (sweep_ev){lo, 0, src->flagged};
+        ev[2 * i + 1] = (sweep_ev){hi, 1, src->flagged};
     }
     qsort(ev, (size_t)s->nlive * 2, sizeof *ev, ev_cmp);
     /* In a region while two chunks, one of them flagged, cover the time: that can
@@ -384,7 +418,7 @@ static int future_ranges(qctx *c, scan_state *s)
     s->fut_max[s->nlive] = INT64_MIN;
     for (uint32_t i = s->nlive; i-- > 0;) {
         int64_t lo, hi;
-        clip(s, s->snap[s->live[i]], &lo, &hi);
+        clip_range(s, s->src[s->live[i]].min_time, s->src[s->live[i]].max_time, &lo, &hi);
         s->fut_min[i] = lo < s->fut_min[i + 1] ? lo : s->fut_min[i + 1];
         s->fut_max[i] = hi > s->fut_max[i + 1] ? hi : s->fut_max[i + 1];
     }
@@ -408,10 +442,65 @@ static int scan_alloc_scratch(qctx *c, scan_state *s)
     return VG_OK;
 }
 
+/* The sources of the table: through persist (files and buffer chunks, consistent
+ * with each other) or, without persistence, a buffer snapshot. */
+static int take_sources(qctx *c, scan_state *s)
+{
+    if (c->persist) {
+        int rc = persist_view_open(c->persist, s->spec.db_id, s->spec.table_id, s->spec.time_min,
+                                   s->spec.time_max, &s->view, c->err);
+        if (rc != VG_OK)
+            return rc;
+        size_t n = s->view->n ? s->view->n : 1;
+        s->nsnap = s->view->n;
+        s->snap = qctx_alloc(c, n * sizeof *s->snap);
+        s->src = qctx_alloc(c, n * sizeof *s->src);
+        if (!s->snap || !s->src)
+            return qop_err(c);
+        for (size_t i = 0; i < s->nsnap; i++) {
+            const persist_source *ps = &s->view->src[i];
+            s->snap[i] = ps->chunk; /* the view holds the reference */
+            s->src[i] = (scan_src){ps->min_time, ps->max_time, ps->nrows, ps->flagged, ps};
+        }
+        c->chunks_total += s->view->files_pruned;
+        c->chunks_pruned += s->view->files_pruned;
+        return VG_OK;
+    }
+    int rc = buffer_snapshot(c->buf, s->spec.db_id, s->spec.table_id, &s->snap, &s->nsnap, c->err);
+    if (rc != VG_OK)
+        return rc;
+    s->src = qctx_alloc(c, (s->nsnap ? s->nsnap : 1) * sizeof *s->src);
+    if (!s->src)
+        return qop_err(c);
+    for (size_t i = 0; i < s->nsnap; i++) {
+        const buffer_chunk *ch = s->snap[i];
+        s->src[i] = (scan_src){ch->min_time, ch->max_time, ch->nrows, ch->may_have_dups, NULL};
+    }
+    return VG_OK;
+}
+
+/* Decodes a file source when the scan reaches it. */
+static int load_source(qctx *c, scan_state *s, uint32_t cpos)
+{
+    if (s->snap[cpos])
+        return VG_OK;
+    return persist_source_load(s->src[cpos].ps, s->spec.db_id, s->spec.table_id,
+                               s->spec.table->ncols, s->lcols, s->nlcols, &s->snap[cpos], c->err);
+}
+
+/* A decoded file source gives its rows back once read, unless pooled rows may still
+ * point into it (overlap regions): then they stay until the scan closes. Its tag
+ * dictionaries stay either way: their addresses are dictionary ids downstream. */
+static void done_with_source(scan_state *s, uint32_t cpos)
+{
+    if (s->view && s->src[cpos].ps && !s->src[cpos].ps->chunk && s->ncover == 0 && s->snap[cpos])
+        buffer_chunk_shed(s->snap[cpos]);
+}
+
 static int scan_open(qop *op, qctx *c)
 {
     scan_state *s = op->state;
-    int rc = buffer_snapshot(c->buf, s->spec.db_id, s->spec.table_id, &s->snap, &s->nsnap, c->err);
+    int rc = take_sources(c, s);
     if (rc != VG_OK)
         return rc;
     rc = prune_chunks(c, s);
@@ -429,8 +518,15 @@ static int scan_open(qop *op, qctx *c)
 static void scan_close(qop *op, qctx *c)
 {
     scan_state *s = op->state;
-    if (s->snap)
+    if (s->view) {
+        for (size_t i = 0; i < s->nsnap; i++)
+            if (s->snap && s->snap[i] && !s->view->src[i].chunk)
+                buffer_chunk_unref(s->snap[i]);
+        persist_view_close(s->view);
+        s->view = NULL;
+    } else if (s->snap) {
         buffer_snapshot_release(s->snap, s->nsnap);
+    }
     s->snap = NULL;
     s->nsnap = 0;
 }
@@ -1286,6 +1382,9 @@ static bool whole_chunk(scan_state *s, const buffer_chunk *ch)
 static int plan_chunk(qctx *c, scan_state *s)
 {
     uint32_t cpos = s->live[s->cur];
+    int lrc = load_source(c, s, cpos);
+    if (lrc != VG_OK)
+        return lrc;
     const buffer_chunk *ch = s->snap[cpos];
     c->rows_scanned += ch->nrows;
     for (uint32_t i = 0; i < s->spec.ncols; i++) {
@@ -1386,7 +1485,7 @@ static int next_raw(qctx *c, scan_state *s, bool *done)
             return VG_OK;
         }
         int rc = VG_OK;
-        if (!s->chunk_ready && beaten_by_bound(s, s->snap[s->live[s->cur]])) {
+        if (!s->chunk_ready && beaten_by_bound(s, &s->src[s->live[s->cur]])) {
             c->chunks_pruned++;
         } else {
             if (!s->chunk_ready && (rc = plan_chunk(c, s)) != VG_OK)
@@ -1398,6 +1497,7 @@ static int next_raw(qctx *c, scan_state *s, bool *done)
         }
         /* The chunk is done (or skipped): on to the next, after the pool rows that
          * no chunk still to be read can duplicate. */
+        done_with_source(s, s->live[s->cur]);
         s->cur++;
         s->chunk_ready = false;
         if (s->npool && (rc = flush_pool(c, s, s->cur)) != VG_OK)
@@ -1498,6 +1598,30 @@ static int scan_tags(qctx *c, const catalog_table *t, scan_state *s)
     return s->ctags && s->codes ? VG_OK : qop_err(c);
 }
 
+/* What to decode from files: the scanned columns and, for deduplication, every tag.
+ * Names are copied: the scan may open after the catalog lock is released. */
+static int scan_load_cols(qctx *c, const catalog_table *t, scan_state *s)
+{
+    uint32_t cap = s->spec.ncols + s->ntags + 1;
+    s->lcols = qctx_alloc(c, cap * sizeof *s->lcols);
+    if (!s->lcols)
+        return qop_err(c);
+    for (uint32_t i = 0; i < s->spec.ncols + s->ntags; i++) {
+        uint32_t id = i < s->spec.ncols ? s->spec.cols[i] : s->tags[i - s->spec.ncols];
+        bool dup = false;
+        for (uint32_t k = 0; k < s->nlcols && !dup; k++)
+            dup = s->lcols[k].id == id;
+        if (dup || id == 0)
+            continue;
+        const catalog_column *cc = t->cols[id];
+        char *name = vg_arena_strndup(c->arena, cc->name, cc->name_len);
+        if (!name)
+            return qop_err(c);
+        s->lcols[s->nlcols++] = (persist_col){id, name, cc->type};
+    }
+    return VG_OK;
+}
+
 qop *qop_scan(qctx *c, const qscan_spec *spec)
 {
     qop *op = qctx_alloc(c, sizeof *op);
@@ -1507,7 +1631,8 @@ qop *qop_scan(qctx *c, const qscan_spec *spec)
     memset(s, 0, sizeof *s);
     s->spec = *spec;
     *op = (qop){.vt = &scan_vt, .state = s};
-    if (scan_schema(c, spec, s, &op->schema) != VG_OK || scan_tags(c, spec->table, s) != VG_OK)
+    if (scan_schema(c, spec, s, &op->schema) != VG_OK || scan_tags(c, spec->table, s) != VG_OK ||
+        scan_load_cols(c, spec->table, s) != VG_OK)
         return NULL;
     if (spec->ntag_eq) {
         s->match = qctx_alloc(c, spec->ntag_eq * sizeof *s->match);

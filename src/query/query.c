@@ -45,6 +45,7 @@ typedef struct qlog_entry {
 struct query_engine {
     catalog *cat;
     buffer *buf;
+    persist *persist;
     size_t mem_budget;
     int64_t timeout_ns;
     uint32_t log_size;
@@ -123,6 +124,11 @@ static size_t default_mem_budget(void)
     if (pages <= 0 || page <= 0)
         return (size_t)1 << 30; /* cannot tell: 1 GiB */
     return (size_t)pages / 5 * (size_t)page;
+}
+
+void query_engine_set_persist(query_engine *q, persist *p)
+{
+    q->persist = p;
 }
 
 int query_engine_new(catalog *cat, buffer *buf, const query_options *opt, query_engine **out,
@@ -488,6 +494,7 @@ static void init_ctx(query_cursor *cur)
     c->now_ns = cur->entry.issue_time;
     c->cat = q->cat;
     c->buf = q->buf;
+    c->persist = q->persist;
     c->engine = q;
     c->err = &cur->err;
 }

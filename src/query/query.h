@@ -14,6 +14,7 @@
 #include "base/base.h"
 #include "buffer/buffer.h"
 #include "catalog/catalog.h"
+#include "persist/persist.h"
 
 typedef enum query_format {
     QUERY_FORMAT_JSON = 0, /* a JSON array of row objects, nulls omitted */
@@ -37,6 +38,8 @@ typedef struct query_options {
 int query_engine_new(catalog *cat, buffer *buf, const query_options *opt, query_engine **out,
                      vg_err *e);
 void query_engine_free(query_engine *q);
+/* Reads Parquet files too, through persist's views (set before the first query). */
+void query_engine_set_persist(query_engine *q, persist *p);
 
 /* A named parameter for `$name` placeholders. The value is given as JSON text
  * (a string, number, boolean or null), as the HTTP `params` object carries it. */

@@ -7,6 +7,8 @@
  *   LOCK            flock()ed while a server runs, so two servers never share a dir
  *   catalog/        the catalog log (catalog/README.md)
  *   wal/            WAL segments (wal/README.md)
+ *   dbs/            Parquet files: dbs/<db>-<id>/<table>-<id>/<YYYY-MM-DD>/<HH-MM>/<id>.parquet
+ *                   (persist/README.md), the object store's root being <node-id>/
  */
 #include "server.h"
 
@@ -14,7 +16,9 @@
 #include "catalog/catalog.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
+#include "persist/persist.h"
 #include "query/query.h"
+#include "store/store.h"
 #include "wal/wal.h"
 
 #include <errno.h>
@@ -50,6 +54,9 @@ typedef struct server_config {
     const char *exec_mem_pool_bytes;
     const char *query_timeout;
     const char *query_log_size;
+    const char *gen1_duration;
+    const char *max_buffer_bytes;
+    const char *row_group_rows;
     bool without_auth;
 } server_config;
 
@@ -77,6 +84,14 @@ static const flag_def flags[] = {
     {"--wal-flush-interval", "VIGIL_WAL_FLUSH_INTERVAL", "0", OFF(wal_flush_interval),
      "Extra time a WAL flush waits to gather concurrent writers (0 = flush as soon as the "
      "previous flush ends; a lone writer never waits)"},
+    {"--gen1-duration", "VIGIL_GEN1_DURATION", "10m", OFF(gen1_duration),
+     "Width of a time partition: buffered rows are written to Parquet when their "
+     "partition closes (and each file holds one partition)"},
+    {"--max-buffer-bytes", "VIGIL_MAX_BUFFER_BYTES", "25%", OFF(max_buffer_bytes),
+     "Write-buffer memory that triggers a snapshot to Parquet (bytes with k/M/G, or a "
+     "percentage of RAM)"},
+    {"--parquet-row-group-rows", "VIGIL_PARQUET_ROW_GROUP_ROWS", "65536", OFF(row_group_rows),
+     "Rows per row group in the Parquet files Vigil writes"},
     {"--wal-compression", "VIGIL_WAL_COMPRESSION", "none", OFF(wal_compression),
      "Compress WAL records: 'none' or 'lz4' (about half the WAL bytes, some CPU)"},
     {"--log-filter", "VIGIL_LOG_FILTER", "info", OFF(log_filter),
@@ -246,6 +261,14 @@ typedef struct server {
     wal *wal;
     buffer *buf;
     ingest *ig;
+    store *store;
+    persist *persist;
+    int64_t gen1_ns;
+    size_t max_buffer_bytes;
+    uint32_t row_group_rows;
+    int64_t last_partition; /* gen1 partition of the clock at the last snapshot */
+    pthread_t persister;
+    bool persister_started;
     query_engine *query;
     http_server *http;
     pthread_t ticker;
@@ -253,6 +276,7 @@ typedef struct server {
     pthread_mutex_t tick_lock;
     pthread_cond_t tick_cond;
     bool stopping;
+    bool started; /* start-up completed: the shutdown snapshot may run */
 } server;
 
 /* How often background work runs: makes `no_sync` writes durable within this time
@@ -299,11 +323,85 @@ static void stop_ticker(server *s)
         return;
     pthread_mutex_lock(&s->tick_lock);
     s->stopping = true;
-    pthread_cond_signal(&s->tick_cond);
+    pthread_cond_broadcast(&s->tick_cond);
     pthread_mutex_unlock(&s->tick_lock);
     pthread_join(s->ticker, NULL);
+    if (s->persister_started)
+        pthread_join(s->persister, NULL);
     pthread_mutex_destroy(&s->tick_lock);
     pthread_cond_destroy(&s->tick_cond);
+}
+
+/* ---- snapshots in the background ---- */
+
+/* A snapshot is due when the clock entered a new gen1 partition since the last one
+ * (the buffered rows' partition closed) or when the buffer outgrew its budget. */
+static bool snapshot_due(server *s)
+{
+    if (buffer_mem_bytes(s->buf) > s->max_buffer_bytes)
+        return true;
+    int64_t part = vg_now_ns() / s->gen1_ns;
+    if (part == s->last_partition)
+        return false;
+    if (wal_last_seq(s->wal) <= catalog_persisted_seq(s->cat)) {
+        s->last_partition = part; /* nothing written since */
+        return false;
+    }
+    return true;
+}
+
+static void *persister_main(void *arg)
+{
+    server *s = arg;
+    pthread_mutex_lock(&s->tick_lock);
+    while (!s->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + TICK_NS;
+        ts.tv_sec += ns / VG_NS_PER_SEC;
+        ts.tv_nsec = ns % VG_NS_PER_SEC;
+        pthread_cond_timedwait(&s->tick_cond, &s->tick_lock, &ts);
+        if (s->stopping)
+            break;
+        pthread_mutex_unlock(&s->tick_lock);
+        if (snapshot_due(s)) {
+            int64_t part = vg_now_ns() / s->gen1_ns;
+            vg_err e;
+            vg_err_clear(&e);
+            if (persist_snapshot(s->persist, NULL, &e) == VG_OK)
+                s->last_partition = part;
+            else
+                vg_sleep_ns(VG_NS_PER_SEC); /* logged by persist; retry a little later */
+        }
+        pthread_mutex_lock(&s->tick_lock);
+    }
+    pthread_mutex_unlock(&s->tick_lock);
+    return NULL;
+}
+
+static int start_persister(server *s, vg_err *e)
+{
+    s->last_partition = vg_now_ns() / s->gen1_ns;
+    if (pthread_create(&s->persister, NULL, persister_main, s) != 0)
+        return vg_err_set(e, VG_EIO, "cannot start the snapshot thread");
+    s->persister_started = true;
+    return VG_OK;
+}
+
+static int seal_buffer(void *ctx, buffer_chunk ***chunks, size_t *n, uint64_t *wal_seq, vg_err *e)
+{
+    return ingest_seal(ctx, chunks, n, wal_seq, e);
+}
+
+static int open_persist(server *s, vg_err *e)
+{
+    int rc = store_open(s->root, &s->store, e);
+    if (rc != VG_OK)
+        return rc;
+    persist_config pc = {.cat = s->cat, .wal = s->wal, .buf = s->buf, .store = s->store,
+                         .seal = seal_buffer, .seal_ctx = s->ig, .gen1_ns = s->gen1_ns,
+                         .row_group_rows = s->row_group_rows};
+    return persist_open(&pc, &s->persist, e);
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -341,7 +439,10 @@ static int open_storage(server *s, const catalog_limits *lim, int64_t flush_ns, 
         rc = catalog_open(cat_dir, lim, &s->cat, e);
     if (rc != VG_OK)
         goto out;
-    wal_options wo = {.dir = wal_dir, .flush_interval_ns = flush_ns};
+    /* WAL sequences continue after what the catalog says is persisted, even when a
+     * snapshot deleted every segment. */
+    wal_options wo = {.dir = wal_dir, .flush_interval_ns = flush_ns,
+                      .min_next_seq = catalog_persisted_seq(s->cat) + 1};
     rc = wal_open(&wo, &s->wal, e);
     if (rc != VG_OK)
         goto out;
@@ -353,6 +454,8 @@ static int open_storage(server *s, const catalog_limits *lim, int64_t flush_ns, 
     ingest_config ic = {.cat = s->cat, .wal = s->wal, .buf = s->buf,
                         .compress_wal = strcmp(s->cfg.wal_compression, "lz4") == 0};
     rc = ingest_new(&ic, &s->ig, e);
+    if (rc == VG_OK)
+        rc = open_persist(s, e);
 out:
     vg_free(cat_dir);
     vg_free(wal_dir);
@@ -370,11 +473,26 @@ static int replay(server *s, vg_err *e)
     return rc;
 }
 
+/* A clean shutdown persists the buffer, so the next start replays nothing. */
+static void final_snapshot(server *s)
+{
+    if (!s->persist || !s->ig)
+        return;
+    vg_err e;
+    vg_err_clear(&e);
+    if (persist_snapshot(s->persist, NULL, &e) != VG_OK)
+        VG_WARN("server", "shutdown snapshot failed (the WAL keeps the rows): %s", e.msg);
+}
+
 static void stop_server(server *s)
 {
     http_stop(s->http); /* no query runs past this */
     query_engine_free(s->query);
     stop_ticker(s);
+    if (s->started)
+        final_snapshot(s);
+    persist_close(s->persist);
+    store_close(s->store);
     ingest_free(s->ig);
     wal_close(s->wal); /* writes and syncs anything still pending */
     buffer_free(s->buf);
@@ -427,12 +545,16 @@ static int start(server *s, const catalog_limits *lim, int64_t flush_ns, size_t 
     if (rc == VG_OK)
         rc = start_ticker(s, e);
     if (rc == VG_OK)
+        rc = start_persister(s, e);
+    if (rc == VG_OK)
         rc = query_engine_new(s->cat, s->buf, qo, &s->query, e);
     if (rc != VG_OK)
         return rc;
+    query_engine_set_persist(s->query, s->persist);
+    s->started = true;
     http_config hc = {.bind = s->cfg.http_bind, .max_request_bytes = max_body, .cat = s->cat,
-                      .ingest = s->ig, .query = s->query, .version = VIGIL_VERSION,
-                      .revision = VIGIL_REVISION};
+                      .ingest = s->ig, .query = s->query, .persist = s->persist,
+                      .version = VIGIL_VERSION, .revision = VIGIL_REVISION};
     return http_start(&hc, &s->http, e);
 }
 
@@ -497,6 +619,28 @@ static int check_config(const server_config *c, catalog_limits *lim, int64_t *fl
     return 0;
 }
 
+static int check_persist_config(server *s)
+{
+    vg_err e;
+    const server_config *c = &s->cfg;
+    if (vg_parse_duration(c->gen1_duration, strlen(c->gen1_duration), &s->gen1_ns, &e)) {
+        fprintf(stderr, "error: --gen1-duration: %s\n", e.msg);
+        return -1;
+    }
+    if (s->gen1_ns < VG_NS_PER_SEC) {
+        fprintf(stderr, "error: --gen1-duration must be at least 1s\n");
+        return -1;
+    }
+    if (parse_mem_size(c->max_buffer_bytes, "--max-buffer-bytes", &s->max_buffer_bytes) ||
+        parse_u32(c->row_group_rows, "--parquet-row-group-rows", &s->row_group_rows))
+        return -1;
+    if (s->row_group_rows < 1 || s->row_group_rows > (1u << 24)) {
+        fprintf(stderr, "error: --parquet-row-group-rows must be between 1 and 16777216\n");
+        return -1;
+    }
+    return 0;
+}
+
 int server_serve_main(int argc, char **argv)
 {
     server s;
@@ -512,7 +656,7 @@ int server_serve_main(int argc, char **argv)
     size_t max_body;
     query_options qo;
     if (check_config(&s.cfg, &lim, &flush_ns, &max_body) != 0 ||
-        check_query_config(&s.cfg, &qo) != 0)
+        check_query_config(&s.cfg, &qo) != 0 || check_persist_config(&s) != 0)
         return 2;
     sigset_t set;
     block_signals(&set);

@@ -265,8 +265,30 @@ static void free_recovery(recovery *rc)
     vg_free(rc->segs);
 }
 
-int wal_recover(const char *dir, wal_seg **segs_out, size_t *nsegs_out, uint64_t *next_seq_out,
-                vg_err *e)
+/* Every record left is at or before what the caller already persisted elsewhere
+ * (after a snapshot deleted the segments it covered, the sequence must still go on
+ * from there, or new records would hide behind the persisted mark). */
+static int drop_persisted(recovery *rc, uint64_t min_next, vg_err *e)
+{
+    for (size_t i = 0; i < rc->nsegs; i++) {
+        char name[WAL_SEG_NAME_BYTES];
+        wal_seg_name(rc->segs[i].first_seq, name);
+        char *path = vg_path_join(rc->dir, name);
+        if (!path)
+            return vg_err_set(e, VG_ENOMEM, "wal: out of memory opening %s", rc->dir);
+        VG_INFO("wal", "%s: removing this segment: its records are persisted", name);
+        int ret = remove_file(rc, path, e);
+        vg_free(path);
+        if (ret != VG_OK)
+            return ret;
+    }
+    rc->nsegs = 0;
+    rc->expect = min_next;
+    return VG_OK;
+}
+
+int wal_recover(const char *dir, uint64_t min_next, wal_seg **segs_out, size_t *nsegs_out,
+                uint64_t *next_seq_out, vg_err *e)
 {
     recovery rc = {.dir = dir};
     int ret = list_segments(&rc, e);
@@ -288,6 +310,8 @@ int wal_recover(const char *dir, wal_seg **segs_out, size_t *nsegs_out, uint64_t
     vg_fsync_dir_or_die(dir);
     if (rc.expect == 0)
         rc.expect = 1;
+    if (min_next > rc.expect && (ret = drop_persisted(&rc, min_next, e)) != VG_OK)
+        goto fail;
     if (rc.nsegs == 0) {
         int fd;
         char *path;

@@ -123,7 +123,7 @@ int wal_open(const wal_options *opt, wal **out, vg_err *e)
     rc = vg_mkdir_p(w->dir, e);
     if (rc != VG_OK)
         goto free_log;
-    rc = wal_recover(w->dir, &w->segs, &w->nsegs, &w->next_seq, e);
+    rc = wal_recover(w->dir, opt->min_next_seq, &w->segs, &w->nsegs, &w->next_seq, e);
     if (rc != VG_OK)
         goto free_log;
     w->segs_cap = w->nsegs;

@@ -22,6 +22,9 @@ typedef struct wal_options {
     const char *dir;            /* created if missing */
     int64_t flush_interval_ns;  /* leader waits this long to gather more writers; 0 = none */
     uint64_t segment_bytes;     /* roll to a new segment past this size; 0 = 64 MiB */
+    /* Sequences continue at least from here: the catalog's persisted mark + 1. When
+     * every surviving record is older, the segments are removed (all persisted). */
+    uint64_t min_next_seq;
 } wal_options;
 
 /* Opens the log: scans the segments, validates every record, and cuts a torn or

@@ -86,7 +86,7 @@ int wal_reader_next(wal_reader *r, const char *path, wal_rec *rec, wal_rec_statu
 /* The start-up scan: lists, validates and repairs the segments of dir, as described
  * in README.md. Returns the surviving segments in order (never none: an empty log
  * gets a fresh segment) and the seq the next record will get. */
-int wal_recover(const char *dir, wal_seg **segs_out, size_t *nsegs_out, uint64_t *next_seq_out,
-                vg_err *e);
+int wal_recover(const char *dir, uint64_t min_next, wal_seg **segs_out, size_t *nsegs_out,
+                uint64_t *next_seq_out, vg_err *e);
 
 #endif /* VIGIL_WAL_INT_H */

@@ -1,7 +1,8 @@
 /*
  * crash_dump: reads a stopped server's data back through the C API, exactly as the
  * server recovers it at start-up (catalog_open, wal_open, a buffer, ingest_new,
- * ingest_replay), and prints every row of every live database and table, one
+ * persist_open, ingest_replay; Parquet files and replayed rows through persist's
+ * table views, files first), and prints every row of every live database and table, one
  * canonical line per row:
  *
  *     db<TAB>table,tag1=v1,tag2=v2 field1=<v>,field2=<v> <time_ns>
@@ -26,6 +27,8 @@
 #include "buffer/buffer.h"
 #include "catalog/catalog.h"
 #include "ingest/ingest.h"
+#include "persist/persist.h"
+#include "store/store.h"
 #include "wal/wal.h"
 
 /* One deduplicated row of a table. */
@@ -184,7 +187,7 @@ static void add_chunk(dump_table *dt, const catalog_table *t, const buffer_chunk
     vg_buf_free(&key);
 }
 
-static void dump_table_rows(buffer *buf, const catalog_db *db, const catalog_table *t, FILE *out,
+static void dump_table_rows(persist *ps, const catalog_db *db, const catalog_table *t, FILE *out,
                             size_t *total)
 {
     uint32_t *tag_order = xcalloc(t->ncols, sizeof *tag_order);
@@ -203,16 +206,25 @@ static void dump_table_rows(buffer *buf, const catalog_db *db, const catalog_tab
     qsort(field_order, nfield, sizeof *field_order, cmp_col_by_name);
 
     vg_err e = {0};
-    buffer_chunk **chunks = NULL;
-    size_t nchunks = 0;
-    if (buffer_snapshot(buf, db->id, t->id, &chunks, &nchunks, &e) != VG_OK)
-        die("buffer_snapshot", &e);
+    persist_view *v = NULL;
+    if (persist_view_open(ps, db->id, t->id, INT64_MIN, INT64_MAX, &v, &e) != VG_OK)
+        die("persist_view_open", &e);
+    persist_col *cols = xcalloc(t->ncols, sizeof *cols);
+    for (uint32_t id = 0; id < t->ncols; id++)
+        cols[id] = (persist_col){id, t->cols[id]->name, t->cols[id]->type};
 
     dump_table dt = {.ncols = t->ncols};
     vg_map_init(&dt.index);
-    for (size_t c = 0; c < nchunks; c++)
-        add_chunk(&dt, t, chunks[c], tag_order, ntag, field_order, nfield);
-    buffer_snapshot_release(chunks, nchunks);
+    for (size_t c = 0; c < v->n; c++) {
+        buffer_chunk *ch = NULL;
+        if (persist_source_load(&v->src[c], db->id, t->id, t->ncols, cols, t->ncols, &ch, &e) !=
+            VG_OK)
+            die("persist_source_load", &e);
+        add_chunk(&dt, t, ch, tag_order, ntag, field_order, nfield);
+        buffer_chunk_unref(ch);
+    }
+    free(cols);
+    persist_view_close(v);
 
     if (dt.n > 0)
         qsort(dt.rows, dt.n, sizeof *dt.rows, cmp_row);
@@ -285,7 +297,7 @@ int main(int argc, char **argv)
     catalog *cat = NULL;
     if (catalog_open(cat_dir, &limits, &cat, &e) != VG_OK)
         die("catalog_open", &e);
-    wal_options wopt = {.dir = wal_dir};
+    wal_options wopt = {.dir = wal_dir, .min_next_seq = catalog_persisted_seq(cat) + 1};
     wal *w = NULL;
     if (wal_open(&wopt, &w, &e) != VG_OK)
         die("wal_open", &e);
@@ -296,6 +308,13 @@ int main(int argc, char **argv)
     ingest *ig = NULL;
     if (ingest_new(&icfg, &ig, &e) != VG_OK)
         die("ingest_new", &e);
+    store *st = NULL;
+    if (store_open(node_dir, &st, &e) != VG_OK)
+        die("store_open", &e);
+    persist_config pcfg = {.cat = cat, .wal = w, .buf = buf, .store = st};
+    persist *ps = NULL;
+    if (persist_open(&pcfg, &ps, &e) != VG_OK)
+        die("persist_open", &e);
     uint64_t records = 0;
     if (ingest_replay(ig, &records, &e) != VG_OK)
         die("ingest_replay", &e);
@@ -319,7 +338,7 @@ int main(int argc, char **argv)
                 tables[nt++] = db->tables[k];
         qsort(tables, nt, sizeof *tables, cmp_table_by_name);
         for (uint32_t k = 0; k < nt; k++)
-            dump_table_rows(buf, db, tables[k], stdout, &total);
+            dump_table_rows(ps, db, tables[k], stdout, &total);
         free(tables);
     }
     catalog_read_unlock(cat);
@@ -327,6 +346,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     fprintf(stderr, "crash_dump: %" PRIu64 " WAL records replayed, %zu rows\n", records, total);
 
+    persist_close(ps);
+    store_close(st);
     ingest_free(ig);
     buffer_free(buf);
     wal_close(w);

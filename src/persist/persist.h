@@ -1,0 +1,144 @@
+/*
+ * persist: the write buffer's rows in Parquet files, and readers' view of both.
+ *
+ * A snapshot seals the buffer (through a callback the server wires to the ingest
+ * lock, so the sealed set ends on a WAL record boundary), sorts each table's sealed
+ * rows by (tag set, time), merges duplicates (later write wins, field by field),
+ * writes one file per table and time partition (`--gen1-duration`) to the object
+ * store, records the files and the WAL position in one catalog commit, swaps the
+ * sealed chunks for the files under the view lock, and deletes the WAL segments the
+ * files cover. A crash between any two steps restarts to the acknowledged data:
+ * files not in the catalog are deleted at start-up, and the WAL is replayed only
+ * after the catalog's persisted mark.
+ *
+ * Readers open a view of one table: the files (row groups) and buffer chunks that
+ * hold its rows, consistent with each other, in "later wins" order, each flagged
+ * when it may share a (tag set, time) with an earlier source. Files stay readable
+ * while a view holds them, even if compaction or retention removes them meanwhile.
+ *
+ * Design note: DESIGN.md's table lets `query` read `buffer`, `parquet` and `store`
+ * directly. Readers need files and chunks swapped atomically and files kept alive
+ * while in use, which is persist's state, so `query` also includes `persist`
+ * (tools/check_deps.sh; src/persist/README.md).
+ *
+ * Depends on: base, catalog, wal, buffer, parquet, store.
+ */
+#ifndef VIGIL_PERSIST_H
+#define VIGIL_PERSIST_H
+
+#include "base/base.h"
+#include "buffer/buffer.h"
+#include "catalog/catalog.h"
+#include "store/store.h"
+#include "wal/wal.h"
+
+typedef struct persist persist;
+
+/* Seals the buffer with writes stopped (ingest_seal). */
+typedef int (*persist_seal_fn)(void *ctx, buffer_chunk ***chunks, size_t *n, uint64_t *wal_seq,
+                               vg_err *e);
+
+typedef struct persist_config {
+    catalog *cat;
+    wal *wal;
+    buffer *buf;
+    store *store;
+    persist_seal_fn seal;
+    void *seal_ctx;
+    int64_t gen1_ns;         /* time partition width; 0 = 10 minutes */
+    uint32_t row_group_rows; /* 0 = 65536 */
+} persist_config;
+
+/* Loads the file list from the catalog and deletes files the catalog does not know
+ * (left by a crash before their commit) and stray temporary files. */
+int persist_open(const persist_config *cfg, persist **out, vg_err *e);
+void persist_close(persist *p);
+
+typedef struct persist_result {
+    uint64_t chunks;  /* buffer chunks sealed */
+    uint64_t rows_in; /* rows read from them */
+    uint64_t rows;    /* rows written (after merging duplicates) */
+    uint64_t files;
+    uint64_t bytes;
+    uint64_t wal_seq; /* persisted through */
+} persist_result;
+
+/* Persists everything in the buffer now. Snapshots are serialised: a call waits for
+ * one already running and then takes its own. */
+int persist_snapshot(persist *p, persist_result *res, vg_err *e);
+
+/* Test hook: VIGIL_CRASH_AT=<point> makes the process exit abruptly (_exit, as
+ * SIGKILL would) at that point of a snapshot: "files-written", "catalog-committed",
+ * "published", "wal-removed". */
+
+/* ---- readers ---- */
+
+typedef struct persist_file persist_file;
+
+typedef struct persist_source {
+    int64_t min_time;
+    int64_t max_time;
+    uint32_t nrows;
+    /* May hold a (tag set, time) that an earlier source also holds. */
+    bool flagged;
+    buffer_chunk *chunk; /* a buffer chunk (the view holds a reference), or NULL */
+    persist_file *file;  /* else: row group `rg` of this file */
+    uint32_t rg;
+} persist_source;
+
+typedef struct persist_view {
+    persist_source *src; /* later wins: files by order, then buffer chunks by seq */
+    size_t n;
+    uint32_t files_total;  /* files of the table ... */
+    uint32_t files_pruned; /* ... skipped by their time range */
+    persist *p_;
+} persist_view;
+
+/* The sources of (db, table) that may hold rows with time in [tmin, tmax]. */
+int persist_view_open(persist *p, uint32_t db_id, uint32_t table_id, int64_t tmin, int64_t tmax,
+                      persist_view **out, vg_err *e);
+void persist_view_close(persist_view *v);
+
+/* False when the statistics of a file source prove that no row has `value` in the
+ * string column `name` (a tag). Always true for buffer chunks. */
+bool persist_source_may_hold(const persist_source *s, const char *name, const char *value,
+                             size_t len);
+
+/* A column a reader wants from a file: the catalog's id, name and type. */
+typedef struct persist_col {
+    uint32_t id;
+    const char *name;
+    catalog_type type;
+} persist_col;
+
+/* Decodes a file source into a new frozen chunk (the caller unrefs it) holding the
+ * time column and the given columns; a column the file lacks (or holds with another
+ * type) is absent, i.e. NULL. ncols_table sizes the chunk's column array. */
+int persist_source_load(const persist_source *s, uint32_t db_id, uint32_t table_id,
+                        uint32_t ncols_table, const persist_col *cols, uint32_t ncols,
+                        buffer_chunk **out, vg_err *e);
+
+/* ---- system.parquet_files ---- */
+typedef struct persist_file_info {
+    uint32_t db_id;
+    uint32_t table_id;
+    uint64_t id;
+    char path[512];
+    uint64_t bytes;
+    uint64_t rows;
+    int64_t min_time;
+    int64_t max_time;
+} persist_file_info;
+/* Every live file of a database (all databases when db_id is UINT32_MAX), in a
+ * vg_malloc'd array. */
+int persist_list_files(persist *p, uint32_t db_id, persist_file_info **out, size_t *n, vg_err *e);
+
+typedef struct persist_stats {
+    uint64_t snapshots;
+    uint64_t files;  /* live */
+    uint64_t bytes;  /* of live files */
+    int64_t last_snapshot_ns;
+} persist_stats;
+void persist_get_stats(persist *p, persist_stats *out);
+
+#endif /* VIGIL_PERSIST_H */

@@ -1,0 +1,836 @@
+/* persist/snapshot.c: taking a snapshot (persist.h).
+ *
+ *   seal        the server's callback seals the buffer at a WAL record boundary S
+ *   per table   rows of the sealed chunks sorted by (time partition, tag set, time,
+ *               arrival); runs of one (tag set, time) merged, later write winning
+ *               field by field; one Parquet file per partition, put durably
+ *   commit      one catalog commit adds every file and sets persisted = S
+ *   publish     under the view lock: the files join their tables, the sealed
+ *               chunks leave the buffer
+ *   truncate    WAL segments wholly at or before S are deleted
+ *
+ * Tag sets are ordered by their values, tag columns taken in name order (the
+ * order IOx uses for its sort key), a NULL tag first. Within one snapshot the
+ * (chunk seq, row) of a row is its arrival order, so "later wins" is exact. */
+#include "persist_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- the table's schema, copied under the catalog lock ---- */
+
+typedef struct tschema {
+    uint32_t db_id;
+    uint32_t table_id;
+    char *db_name;
+    char *table_name;
+    uint32_t ncols;
+    char **names;
+    catalog_type *types;
+} tschema;
+
+static void tschema_free(tschema *t)
+{
+    for (uint32_t i = 0; i < t->ncols && t->names; i++)
+        vg_free(t->names[i]);
+    vg_free(t->names);
+    vg_free(t->types);
+    vg_free(t->db_name);
+    vg_free(t->table_name);
+}
+
+/* false (nothing to persist) when the database was deleted meanwhile */
+static int tschema_load(persist *p, uint32_t db_id, uint32_t table_id, tschema *t, bool *live,
+                        vg_err *e)
+{
+    memset(t, 0, sizeof *t);
+    t->db_id = db_id;
+    t->table_id = table_id;
+    catalog_read_lock(p->cfg.cat);
+    catalog_db *db = catalog_db_get(p->cfg.cat, db_id);
+    *live = db && !db->deleted && table_id < db->ntables;
+    int rc = VG_OK;
+    if (*live) {
+        catalog_table *tab = db->tables[table_id];
+        t->db_name = vg_strdup(db->name);
+        t->table_name = vg_strdup(tab->name);
+        t->names = vg_calloc(tab->ncols, sizeof *t->names);
+        t->types = vg_calloc(tab->ncols, sizeof *t->types);
+        if (!t->db_name || !t->table_name || !t->names || !t->types)
+            rc = VG_ENOMEM;
+        for (uint32_t i = 0; rc == VG_OK && i < tab->ncols; i++, t->ncols++) {
+            t->types[i] = tab->cols[i]->type;
+            if (!(t->names[i] = vg_strdup(tab->cols[i]->name)))
+                rc = VG_ENOMEM;
+        }
+    }
+    catalog_read_unlock(p->cfg.cat);
+    return rc == VG_OK ? VG_OK : vg_err_set(e, VG_ENOMEM, "out of memory reading a table schema");
+}
+
+/* ---- tag ranks: every tag value of the snapshot ordered ---- */
+
+typedef struct tag_rank {
+    uint32_t col;
+    uint32_t nvals;
+    vg_str *vals;       /* sorted; rank r (from 1) is vals[r - 1] */
+    uint32_t **by_dict; /* [chunk][dict id] -> rank */
+} tag_rank;
+
+static int str_cmp(const void *a, const void *b)
+{
+    const vg_str *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->ptr, y->ptr, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int rank_tag(tag_rank *tr, buffer_chunk **ch, size_t nch)
+{
+    vg_map seen;
+    vg_map_init(&seen);
+    size_t cap = 0;
+    for (size_t i = 0; i < nch; i++)
+        if (tr->col < ch[i]->ncols && ch[i]->cols[tr->col].present)
+            cap += ch[i]->cols[tr->col].dict->n;
+    tr->vals = vg_malloc((cap ? cap : 1) * sizeof *tr->vals);
+    tr->by_dict = vg_calloc(nch ? nch : 1, sizeof *tr->by_dict);
+    int rc = tr->vals && tr->by_dict ? VG_OK : VG_ENOMEM;
+    for (size_t i = 0; rc == VG_OK && i < nch; i++) {
+        if (tr->col >= ch[i]->ncols || !ch[i]->cols[tr->col].present)
+            continue;
+        const buffer_dict *d = ch[i]->cols[tr->col].dict;
+        for (uint32_t k = 0; rc == VG_OK && k < d->n; k++) {
+            if (vg_map_get(&seen, d->strs[k], d->lens[k]))
+                continue;
+            tr->vals[tr->nvals++] = (vg_str){d->strs[k], d->lens[k]};
+            rc = vg_map_put(&seen, d->strs[k], d->lens[k], (void *)(uintptr_t)1);
+        }
+    }
+    if (rc == VG_OK)
+        qsort(tr->vals, tr->nvals, sizeof *tr->vals, str_cmp);
+    vg_map_free(&seen);
+    vg_map_init(&seen);
+    for (uint32_t r = 0; rc == VG_OK && r < tr->nvals; r++)
+        rc = vg_map_put(&seen, tr->vals[r].ptr, tr->vals[r].len, (void *)(uintptr_t)(r + 1));
+    for (size_t i = 0; rc == VG_OK && i < nch; i++) {
+        if (tr->col >= ch[i]->ncols || !ch[i]->cols[tr->col].present)
+            continue;
+        const buffer_dict *d = ch[i]->cols[tr->col].dict;
+        if (!(tr->by_dict[i] = vg_malloc((d->n ? d->n : 1) * sizeof(uint32_t)))) {
+            rc = VG_ENOMEM;
+            break;
+        }
+        for (uint32_t k = 0; k < d->n; k++)
+            tr->by_dict[i][k] = (uint32_t)(uintptr_t)vg_map_get(&seen, d->strs[k], d->lens[k]);
+    }
+    vg_map_free(&seen);
+    return rc;
+}
+
+static void tag_ranks_free(tag_rank *tr, uint32_t ntags, size_t nch)
+{
+    for (uint32_t j = 0; tr && j < ntags; j++) {
+        for (size_t i = 0; tr[j].by_dict && i < nch; i++)
+            vg_free(tr[j].by_dict[i]);
+        vg_free(tr[j].by_dict);
+        vg_free(tr[j].vals);
+    }
+    vg_free(tr);
+}
+
+static inline uint32_t row_rank(const tag_rank *tr, buffer_chunk *c, uint32_t cpos, uint32_t row)
+{
+    if (tr->col >= c->ncols || !buffer_is_valid(&c->cols[tr->col], row))
+        return 0;
+    return tr->by_dict[cpos][c->cols[tr->col].v.ids[row]];
+}
+
+/* ---- rows in order ---- */
+
+typedef struct srow {
+    int64_t part;
+    int64_t time;
+    uint32_t series; /* rank of the tag set */
+    uint32_t cpos;
+    uint32_t row;
+} srow;
+
+static int srow_cmp(const void *a, const void *b)
+{
+    const srow *x = a, *y = b;
+    if (x->part != y->part)
+        return x->part < y->part ? -1 : 1;
+    if (x->series != y->series)
+        return x->series < y->series ? -1 : 1;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    if (x->cpos != y->cpos)
+        return x->cpos < y->cpos ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+typedef struct series_sort {
+    const uint32_t *tuples; /* ntags ranks per series */
+    uint32_t ntags;
+} series_sort;
+
+static series_sort g_sort; /* qsort has no context argument; guarded by snap_mu */
+
+static int tuple_cmp(const void *a, const void *b)
+{
+    const uint32_t *x = g_sort.tuples + (size_t)*(const uint32_t *)a * g_sort.ntags;
+    const uint32_t *y = g_sort.tuples + (size_t)*(const uint32_t *)b * g_sort.ntags;
+    for (uint32_t j = 0; j < g_sort.ntags; j++)
+        if (x[j] != y[j])
+            return x[j] < y[j] ? -1 : 1;
+    return 0;
+}
+
+/* Gives every row its series rank: with one tag the tag's rank itself; with more,
+ * distinct tuples are collected and sorted. */
+static int rank_series(srow *rows, size_t nrows, buffer_chunk **ch, const tag_rank *tr,
+                       uint32_t ntags)
+{
+    if (ntags == 0)
+        return VG_OK;
+    if (ntags == 1) {
+        for (size_t i = 0; i < nrows; i++)
+            rows[i].series = row_rank(&tr[0], ch[rows[i].cpos], rows[i].cpos, rows[i].row);
+        return VG_OK;
+    }
+    vg_map ids;
+    vg_map_init(&ids);
+    size_t cap = 1024, n = 0;
+    uint32_t *tuples = vg_malloc(cap * ntags * sizeof *tuples);
+    uint32_t *key = vg_malloc(ntags * sizeof *key);
+    int rc = tuples && key ? VG_OK : VG_ENOMEM;
+    for (size_t i = 0; rc == VG_OK && i < nrows; i++) {
+        for (uint32_t j = 0; j < ntags; j++)
+            key[j] = row_rank(&tr[j], ch[rows[i].cpos], rows[i].cpos, rows[i].row);
+        void *hit = vg_map_get(&ids, (const char *)key, ntags * sizeof *key);
+        if (hit) {
+            rows[i].series = (uint32_t)((uintptr_t)hit - 1);
+            continue;
+        }
+        if (n == cap) {
+            uint32_t *nt = vg_realloc(tuples, cap * 2 * ntags * sizeof *tuples);
+            if (!nt) {
+                rc = VG_ENOMEM;
+                break;
+            }
+            tuples = nt;
+            cap *= 2;
+        }
+        memcpy(tuples + n * ntags, key, ntags * sizeof *key);
+        rc = vg_map_put(&ids, (const char *)key, ntags * sizeof *key, (void *)(uintptr_t)(n + 1));
+        rows[i].series = (uint32_t)n++;
+    }
+    uint32_t *order = rc == VG_OK ? vg_malloc((n ? n : 1) * sizeof *order) : NULL;
+    uint32_t *rank = rc == VG_OK ? vg_malloc((n ? n : 1) * sizeof *rank) : NULL;
+    if (rc == VG_OK && (!order || !rank))
+        rc = VG_ENOMEM;
+    if (rc == VG_OK) {
+        for (uint32_t i = 0; i < n; i++)
+            order[i] = i;
+        g_sort = (series_sort){tuples, ntags};
+        qsort(order, n, sizeof *order, tuple_cmp);
+        for (uint32_t i = 0; i < n; i++)
+            rank[order[i]] = i;
+        for (size_t i = 0; i < nrows; i++)
+            rows[i].series = rank[rows[i].series];
+    }
+    vg_free(order);
+    vg_free(rank);
+    vg_free(tuples);
+    vg_free(key);
+    vg_map_free(&ids);
+    return rc;
+}
+
+/* ---- one file ---- */
+
+typedef struct file_cols {
+    parquet_column_def *defs;
+    parquet_column_data *data;
+    uint32_t *cat_id; /* catalog column id of each file column */
+    uint32_t n;
+} file_cols;
+
+typedef struct snap_file {
+    catalog_file cf;
+    char *path;
+} snap_file;
+
+typedef struct snap {
+    persist *p;
+    buffer_chunk **ch; /* one table's sealed chunks */
+    size_t nch;
+    tschema ts;
+    tag_rank *tr;
+    uint32_t ntags;
+    uint32_t *tag_of_col; /* catalog col -> index in tr, or UINT32_MAX */
+    bool *present;        /* catalog col present in some chunk */
+    snap_file *files;
+    size_t nfiles;
+    size_t files_cap;
+    uint64_t rows_out;
+    uint64_t bytes_out;
+} snap;
+
+static void path_escape(vg_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+                  (*p == '.' && p != (const unsigned char *)s);
+        if (ok)
+            vg_buf_putc(b, (char)*p);
+        else
+            vg_buf_printf(b, "%%%02X", *p);
+    }
+}
+
+/* dbs/<db>-<id>/<table>-<id>/<YYYY-MM-DD>/<HH-MM>/<file id>.parquet: names for people
+ * browsing the directory, ids so a recreated database or table never collides. */
+static char *file_path(const snap *s, int64_t part_start, uint64_t id)
+{
+    vg_buf b;
+    vg_buf_init(&b);
+    vg_buf_puts(&b, "dbs/");
+    path_escape(&b, s->ts.db_name);
+    vg_buf_printf(&b, "-%u/", s->ts.db_id);
+    path_escape(&b, s->ts.table_name);
+    vg_buf_printf(&b, "-%u/", s->ts.table_id);
+    time_t secs = (time_t)floor_div(part_start, 1000000000LL);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    vg_buf_printf(&b, "%04d-%02d-%02d/%02d-%02d/%010llu.parquet", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, (unsigned long long)id);
+    return vg_buf_steal(&b);
+}
+
+static parquet_type ptype_of(catalog_type t)
+{
+    switch (t) {
+    case CATALOG_TIME: return PARQUET_TIMESTAMP;
+    case CATALOG_TAG:
+    case CATALOG_STRING: return PARQUET_STRING;
+    case CATALOG_FLOAT: return PARQUET_DOUBLE;
+    case CATALOG_INT: return PARQUET_INT64;
+    case CATALOG_UINT: return PARQUET_UINT64;
+    case CATALOG_BOOL: return PARQUET_BOOL;
+    }
+    return PARQUET_UNSUPPORTED;
+}
+
+/* The latest row of the run [a, b) with a value in column col, or NULL. */
+static const srow *latest_with(const snap *s, const srow *run, size_t n, uint32_t col)
+{
+    for (size_t k = n; k-- > 0;) {
+        buffer_chunk *c = s->ch[run[k].cpos];
+        if (col < c->ncols && buffer_is_valid(&c->cols[col], run[k].row))
+            return &run[k];
+    }
+    return NULL;
+}
+
+static void set_bit(uint8_t *bm, size_t i)
+{
+    bm[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
+/* Builds the file's column arrays from the merged runs of rows[0..n). */
+static int gather(snap *s, const srow *rows, size_t n, const size_t *run_start, size_t nruns,
+                  file_cols *fc, vg_arena *a)
+{
+    for (uint32_t k = 0; k < fc->n; k++) {
+        uint32_t col = fc->cat_id[k];
+        catalog_type t = s->ts.types[col];
+        parquet_column_data *d = &fc->data[k];
+        uint8_t *valid = vg_arena_calloc(a, (nruns + 7) / 8 + 1);
+        void *vals = vg_arena_alloc(a, nruns * (t == CATALOG_BOOL ? 1 : sizeof(vg_str)) + 8);
+        if (!valid || !vals)
+            return VG_ENOMEM;
+        bool all_valid = true;
+        uint32_t tj = s->tag_of_col[col];
+        /* a tag's file dictionary holds only the values this file uses */
+        uint32_t *file_id = NULL, ndict = 0;
+        vg_str *dict = NULL;
+        if (t == CATALOG_TAG) {
+            file_id = vg_arena_calloc(a, (s->tr[tj].nvals + 1) * sizeof *file_id);
+            dict = vg_arena_alloc(a, (s->tr[tj].nvals + 1) * sizeof *dict);
+            if (!file_id || !dict)
+                return VG_ENOMEM;
+        }
+        for (size_t r = 0; r < nruns; r++) {
+            size_t first = run_start[r], len = run_start[r + 1] - first;
+            const srow *w = col == 0 ? &rows[first + len - 1] : latest_with(s, rows + first, len, col);
+            if (!w) {
+                all_valid = false;
+                if (t == CATALOG_BOOL)
+                    ((uint8_t *)vals)[r] = 0;
+                else if (t == CATALOG_TAG)
+                    ((uint32_t *)vals)[r] = 0;
+                else if (t == CATALOG_STRING)
+                    ((vg_str *)vals)[r] = (vg_str){"", 0};
+                else
+                    ((int64_t *)vals)[r] = 0;
+                continue;
+            }
+            set_bit(valid, r);
+            const buffer_column *bc = &s->ch[w->cpos]->cols[col];
+            switch (t) {
+            case CATALOG_TIME:
+            case CATALOG_INT:
+            case CATALOG_UINT:
+            case CATALOG_FLOAT: ((int64_t *)vals)[r] = bc->v.i64[w->row]; break;
+            case CATALOG_BOOL: ((uint8_t *)vals)[r] = bc->v.b[w->row]; break;
+            case CATALOG_STRING:
+                ((vg_str *)vals)[r] = (vg_str){bc->str + bc->v.off[w->row],
+                                               bc->v.off[w->row + 1] - bc->v.off[w->row]};
+                break;
+            case CATALOG_TAG: {
+                uint32_t rank = s->tr[tj].by_dict[w->cpos][bc->v.ids[w->row]];
+                if (!file_id[rank]) {
+                    dict[ndict] = s->tr[tj].vals[rank - 1];
+                    file_id[rank] = ++ndict;
+                }
+                ((uint32_t *)vals)[r] = file_id[rank] - 1;
+                break;
+            }
+            }
+        }
+        memset(d, 0, sizeof *d);
+        d->valid = all_valid ? NULL : valid;
+        switch (t) {
+        case CATALOG_TIME:
+        case CATALOG_INT: d->i64 = vals; break;
+        case CATALOG_UINT: d->u64 = vals; break;
+        case CATALOG_FLOAT: d->f64 = vals; break;
+        case CATALOG_BOOL: d->b = vals; break;
+        case CATALOG_STRING: d->strs = vals; break;
+        case CATALOG_TAG:
+            d->ids = vals;
+            d->dict = dict;
+            d->ndict = ndict;
+            break;
+        }
+    }
+    return VG_OK;
+}
+
+static void stats_to_catalog(const parquet_stats *ps, catalog_type t, uint32_t col,
+                             catalog_col_stats *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->col_id = col;
+    cs->type = t;
+    cs->null_count = ps->has_null_count ? ps->null_count : 0;
+    if (!ps->has_min_max)
+        return;
+    switch (t) {
+    case CATALOG_TIME:
+    case CATALOG_INT: cs->min.i = ps->min.i64; cs->max.i = ps->max.i64; break;
+    case CATALOG_UINT: cs->min.u = ps->min.u64; cs->max.u = ps->max.u64; break;
+    case CATALOG_FLOAT: cs->min.f = ps->min.f64; cs->max.f = ps->max.f64; break;
+    case CATALOG_BOOL: cs->min.u = ps->min.b; cs->max.u = ps->max.b; break;
+    case CATALOG_TAG:
+    case CATALOG_STRING:
+        if (!ps->min_exact || !ps->max_exact || ps->min.s.len > CATALOG_STAT_STR_MAX ||
+            ps->max.s.len > CATALOG_STAT_STR_MAX)
+            return;
+        cs->smin = (char *)ps->min.s.ptr; /* copied by catalog_file_add */
+        cs->smin_len = (uint32_t)ps->min.s.len;
+        cs->smax = (char *)ps->max.s.ptr;
+        cs->smax_len = (uint32_t)ps->max.s.len;
+        break;
+    }
+    cs->has_minmax = true;
+}
+
+static int remember_file(snap *s, const catalog_file *cf, const parquet_writer *w,
+                         const file_cols *fc)
+{
+    if (s->nfiles == s->files_cap) {
+        size_t cap = s->files_cap ? s->files_cap * 2 : 8;
+        snap_file *nf = vg_realloc(s->files, cap * sizeof *nf);
+        if (!nf)
+            return VG_ENOMEM;
+        s->files = nf;
+        s->files_cap = cap;
+    }
+    snap_file *sf = &s->files[s->nfiles];
+    memset(sf, 0, sizeof *sf);
+    sf->cf = *cf;
+    sf->cf.stats = vg_calloc(fc->n, sizeof *sf->cf.stats);
+    if (!sf->cf.stats)
+        return VG_ENOMEM;
+    /* string bounds point into the writer: deep-copy them now */
+    for (uint32_t k = 0; k < fc->n; k++) {
+        parquet_stats ps;
+        parquet_writer_stats(w, k, &ps);
+        catalog_col_stats *cs = &sf->cf.stats[sf->cf.nstats++];
+        stats_to_catalog(&ps, s->ts.types[fc->cat_id[k]], fc->cat_id[k], cs);
+        if (cs->smin) {
+            cs->smin = vg_strndup(cs->smin, cs->smin_len);
+            cs->smax = vg_strndup(cs->smax, cs->smax_len);
+            if (!cs->smin || !cs->smax)
+                return VG_ENOMEM;
+        }
+    }
+    sf->path = cf->path;
+    s->nfiles++;
+    return VG_OK;
+}
+
+static void snap_files_free(snap *s)
+{
+    for (size_t i = 0; i < s->nfiles; i++) {
+        catalog_file *cf = &s->files[i].cf;
+        for (uint32_t k = 0; k < cf->nstats; k++) {
+            vg_free(cf->stats[k].smin);
+            vg_free(cf->stats[k].smax);
+        }
+        vg_free(cf->stats);
+        vg_free(s->files[i].path);
+    }
+    vg_free(s->files);
+    s->files = NULL;
+    s->nfiles = s->files_cap = 0;
+}
+
+/* Writes one partition's rows (sorted) as one file. */
+static int write_partition(snap *s, const srow *rows, size_t n, int64_t part, uint64_t file_id,
+                           vg_err *e)
+{
+    persist *p = s->p;
+    vg_arena a;
+    vg_arena_init(&a, 1 << 20);
+    size_t *run_start = vg_malloc((n + 1) * sizeof *run_start);
+    file_cols fc = {0};
+    fc.defs = vg_arena_calloc(&a, s->ts.ncols * sizeof *fc.defs);
+    fc.data = vg_arena_calloc(&a, s->ts.ncols * sizeof *fc.data);
+    fc.cat_id = vg_arena_calloc(&a, s->ts.ncols * sizeof *fc.cat_id);
+    int rc = run_start && fc.defs && fc.data && fc.cat_id ? VG_OK : VG_ENOMEM;
+    size_t nruns = 0;
+    for (size_t i = 0; rc == VG_OK && i < n; i++)
+        if (i == 0 || rows[i].series != rows[i - 1].series || rows[i].time != rows[i - 1].time)
+            run_start[nruns++] = i;
+    if (run_start)
+        run_start[nruns] = n;
+    /* tags first (in name order), then fields by id, then time: the sort key leads */
+    for (uint32_t j = 0; rc == VG_OK && j < s->ntags; j++) {
+        uint32_t col = s->tr[j].col;
+        fc.cat_id[fc.n] = col;
+        fc.defs[fc.n++] = (parquet_column_def){s->ts.names[col], PARQUET_STRING, true, true, 0};
+    }
+    for (uint32_t col = 1; rc == VG_OK && col < s->ts.ncols; col++) {
+        if (!s->present[col] || s->ts.types[col] == CATALOG_TAG)
+            continue;
+        fc.cat_id[fc.n] = col;
+        fc.defs[fc.n++] =
+            (parquet_column_def){s->ts.names[col], ptype_of(s->ts.types[col]), true, false, 0};
+    }
+    fc.cat_id[fc.n] = 0;
+    fc.defs[fc.n++] = (parquet_column_def){"time", PARQUET_TIMESTAMP, false, false, 0};
+    if (rc == VG_OK)
+        rc = gather(s, rows, n, run_start, nruns, &fc, &a);
+    if (rc != VG_OK) {
+        vg_free(run_start);
+        vg_arena_free(&a);
+        return vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
+    }
+    vg_buf out;
+    vg_buf_init(&out);
+    parquet_writer *w = NULL;
+    parquet_schema schema = {fc.defs, fc.n};
+    parquet_write_options opt = {.row_group_rows = p->cfg.row_group_rows};
+    char *path = file_path(s, part * p->cfg.gen1_ns, file_id);
+    rc = path ? parquet_writer_open_buf(&w, &out, &schema, &opt, e)
+              : vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
+    if (rc == VG_OK)
+        rc = parquet_writer_write(w, fc.data, (uint32_t)nruns, e);
+    if (rc == VG_OK)
+        rc = parquet_writer_finish(w, e);
+    if (rc == VG_OK && out.oom)
+        rc = vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
+    if (rc == VG_OK)
+        rc = store_put(p->cfg.store, path, out.data, out.len, e);
+    if (rc == VG_OK) {
+        const int64_t *t = fc.data[fc.n - 1].i64;
+        int64_t tmin = INT64_MAX, tmax = INT64_MIN;
+        for (size_t r = 0; r < nruns; r++) {
+            tmin = t[r] < tmin ? t[r] : tmin;
+            tmax = t[r] > tmax ? t[r] : tmax;
+        }
+        catalog_file cf = {.id = file_id, .db_id = s->ts.db_id, .table_id = s->ts.table_id,
+                           .order = file_id, .min_time = tmin, .max_time = tmax,
+                           .rows = nruns, .bytes = out.len, .path = path};
+        if (remember_file(s, &cf, w, &fc) != VG_OK)
+            rc = vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
+        else
+            path = NULL; /* owned by s->files now */
+        s->rows_out += nruns;
+        s->bytes_out += out.len;
+    }
+    if (path && rc != VG_OK) {
+        vg_err ignore;
+        vg_err_clear(&ignore);
+        store_delete(p->cfg.store, path, &ignore);
+    }
+    vg_free(path);
+    parquet_writer_free(w);
+    vg_buf_free(&out);
+    vg_free(run_start);
+    vg_arena_free(&a);
+    return rc;
+}
+
+static int collect_rows(snap *s, srow **out, size_t *n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < s->nch; i++)
+        total += s->ch[i]->nrows;
+    srow *rows = vg_malloc((total ? total : 1) * sizeof *rows);
+    if (!rows)
+        return VG_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < s->nch; i++) {
+        const int64_t *t = s->ch[i]->cols[0].v.i64;
+        for (uint32_t r = 0; r < s->ch[i]->nrows; r++)
+            rows[k++] = (srow){floor_div(t[r], s->p->cfg.gen1_ns), t[r], 0, (uint32_t)i, r};
+    }
+    *out = rows;
+    *n = total;
+    return VG_OK;
+}
+
+static int prepare_tags(snap *s)
+{
+    uint32_t nc = s->ts.ncols;
+    s->tag_of_col = vg_malloc(nc * sizeof *s->tag_of_col);
+    s->present = vg_calloc(nc, sizeof *s->present);
+    s->tr = vg_calloc(nc, sizeof *s->tr);
+    if (!s->tag_of_col || !s->present || !s->tr)
+        return VG_ENOMEM;
+    for (size_t i = 0; i < s->nch; i++)
+        for (uint32_t c = 0; c < s->ch[i]->ncols && c < nc; c++)
+            s->present[c] |= s->ch[i]->cols[c].present;
+    /* tag columns in name order */
+    for (uint32_t c = 0; c < nc; c++) {
+        s->tag_of_col[c] = UINT32_MAX;
+        if (s->ts.types[c] != CATALOG_TAG || !s->present[c])
+            continue;
+        uint32_t j = s->ntags++;
+        while (j > 0 && strcmp(s->ts.names[s->tr[j - 1].col], s->ts.names[c]) > 0) {
+            s->tr[j] = s->tr[j - 1];
+            j--;
+        }
+        s->tr[j] = (tag_rank){.col = c};
+    }
+    for (uint32_t j = 0; j < s->ntags; j++) {
+        s->tag_of_col[s->tr[j].col] = j;
+        if (rank_tag(&s->tr[j], s->ch, s->nch) != VG_OK)
+            return VG_ENOMEM;
+    }
+    return VG_OK;
+}
+
+static void snap_table_free(snap *s)
+{
+    tag_ranks_free(s->tr, s->ntags, s->nch);
+    vg_free(s->tag_of_col);
+    vg_free(s->present);
+    tschema_free(&s->ts);
+    s->tr = NULL;
+    s->tag_of_col = NULL;
+    s->present = NULL;
+    s->ntags = 0;
+}
+
+/* Writes the files of one table's sealed chunks ch[0..n). */
+static int persist_table(snap *s, buffer_chunk **ch, size_t n, vg_err *e)
+{
+    bool live;
+    int rc = tschema_load(s->p, ch[0]->db_id, ch[0]->table_id, &s->ts, &live, e);
+    if (rc != VG_OK || !live) {
+        tschema_free(&s->ts);
+        return rc;
+    }
+    s->ch = ch;
+    s->nch = n;
+    srow *rows = NULL;
+    size_t nrows = 0;
+    rc = prepare_tags(s);
+    if (rc == VG_OK)
+        rc = collect_rows(s, &rows, &nrows);
+    if (rc == VG_OK)
+        rc = rank_series(rows, nrows, ch, s->tr, s->ntags);
+    if (rc != VG_OK) {
+        vg_free(rows);
+        snap_table_free(s);
+        return vg_err_set(e, VG_ENOMEM, "out of memory sorting a snapshot");
+    }
+    qsort(rows, nrows, sizeof *rows, srow_cmp);
+    for (size_t a = 0; rc == VG_OK && a < nrows;) {
+        size_t b = a;
+        while (b < nrows && rows[b].part == rows[a].part)
+            b++;
+        catalog_write_lock(s->p->cfg.cat);
+        uint64_t id = catalog_file_id_next(s->p->cfg.cat);
+        catalog_write_unlock(s->p->cfg.cat);
+        rc = write_partition(s, rows + a, b - a, rows[a].part, id, e);
+        a = b;
+    }
+    vg_free(rows);
+    snap_table_free(s);
+    return rc;
+}
+
+/* ---- the snapshot ---- */
+
+static int commit_files(persist *p, snap *s, uint64_t wal_seq, vg_err *e)
+{
+    catalog *c = p->cfg.cat;
+    catalog_write_lock(c);
+    int rc = VG_OK;
+    for (size_t i = 0; rc == VG_OK && i < s->nfiles; i++)
+        rc = catalog_file_add(c, &s->files[i].cf, e);
+    if (rc == VG_OK)
+        rc = catalog_set_persisted_seq(c, wal_seq, e);
+    if (rc == VG_OK)
+        rc = catalog_commit(c, e);
+    catalog_write_unlock(c);
+    return rc;
+}
+
+/* The files join their tables and the sealed chunks leave the buffer, at once for
+ * readers. */
+static int publish(persist *p, snap *s, buffer_chunk **sealed, size_t nsealed, vg_err *e)
+{
+    persist_file **pf = vg_calloc(s->nfiles ? s->nfiles : 1, sizeof *pf);
+    int rc = pf ? VG_OK : VG_ENOMEM;
+    for (size_t i = 0; rc == VG_OK && i < s->nfiles; i++)
+        if (!(pf[i] = pfile_new(p, &s->files[i].cf)))
+            rc = VG_ENOMEM;
+    if (rc != VG_OK) {
+        for (size_t i = 0; pf && i < s->nfiles; i++)
+            pfile_unref(pf[i]);
+        vg_free(pf);
+        /* The catalog has the files: a restart shows them. Until then readers keep
+         * reading the sealed chunks, which hold the same rows. */
+        buffer_unseal(p->cfg.buf, sealed, nsealed);
+        return vg_err_set(e, VG_ENOMEM, "out of memory publishing a snapshot; restart to "
+                                        "read the new files");
+    }
+    pthread_rwlock_wrlock(&p->view_lock);
+    size_t added = 0;
+    while (added < s->nfiles && ptable_add(p, pf[added]) == VG_OK)
+        added++;
+    /* Out of memory growing a table's list: the sealed chunks stay (readers
+     * deduplicate them against the files that made it), and a restart tidies up. */
+    if (added == s->nfiles)
+        buffer_release_sealed(p->cfg.buf, sealed, nsealed);
+    else
+        buffer_unseal(p->cfg.buf, sealed, nsealed);
+    for (size_t i = added; i < s->nfiles; i++)
+        pfile_unref(pf[i]);
+    p->last_snapshot_ns = vg_now_ns();
+    pthread_rwlock_unlock(&p->view_lock);
+    vg_free(pf);
+    return VG_OK;
+}
+
+static void delete_written(persist *p, snap *s)
+{
+    for (size_t i = 0; i < s->nfiles; i++) {
+        vg_err ignore;
+        vg_err_clear(&ignore);
+        store_delete(p->cfg.store, s->files[i].path, &ignore);
+    }
+}
+
+static int snapshot_locked(persist *p, persist_result *res, vg_err *e)
+{
+    buffer_chunk **sealed = NULL;
+    size_t nsealed = 0;
+    uint64_t wal_seq = 0;
+    int rc = p->cfg.seal(p->cfg.seal_ctx, &sealed, &nsealed, &wal_seq, e);
+    if (rc != VG_OK)
+        return rc;
+    res->chunks = nsealed;
+    res->wal_seq = wal_seq;
+    if (nsealed == 0 && wal_seq <= catalog_persisted_seq(p->cfg.cat)) {
+        vg_free(sealed);
+        return VG_OK;
+    }
+    snap s = {.p = p};
+    for (size_t a = 0; rc == VG_OK && a < nsealed;) {
+        size_t b = a;
+        while (b < nsealed && sealed[b]->db_id == sealed[a]->db_id &&
+               sealed[b]->table_id == sealed[a]->table_id)
+            b++;
+        for (size_t i = a; i < b; i++)
+            res->rows_in += sealed[i]->nrows;
+        rc = persist_table(&s, sealed + a, b - a, e);
+        a = b;
+    }
+    persist_crash_point("files-written");
+    if (rc == VG_OK)
+        rc = commit_files(p, &s, wal_seq, e);
+    if (rc != VG_OK) {
+        delete_written(p, &s);
+        snap_files_free(&s);
+        buffer_unseal(p->cfg.buf, sealed, nsealed);
+        return rc;
+    }
+    persist_crash_point("catalog-committed");
+    res->files = s.nfiles;
+    res->rows = s.rows_out;
+    res->bytes = s.bytes_out;
+    rc = publish(p, &s, sealed, nsealed, e);
+    snap_files_free(&s);
+    if (rc != VG_OK)
+        return rc;
+    persist_crash_point("published");
+    vg_err werr;
+    vg_err_clear(&werr);
+    if (wal_remove_through(p->cfg.wal, wal_seq, &werr) != VG_OK)
+        VG_WARN(PERSIST_MOD, "snapshot through WAL %llu: cannot delete old segments: %s",
+                (unsigned long long)wal_seq, werr.msg);
+    persist_crash_point("wal-removed");
+    __atomic_add_fetch(&p->snapshots, 1, __ATOMIC_RELAXED);
+    return VG_OK;
+}
+
+int persist_snapshot(persist *p, persist_result *res, vg_err *e)
+{
+    persist_result local;
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    int64_t t0 = vg_now_ns();
+    pthread_mutex_lock(&p->snap_mu);
+    int rc = snapshot_locked(p, res, e);
+    pthread_mutex_unlock(&p->snap_mu);
+    if (rc == VG_OK && res->chunks)
+        VG_INFO(PERSIST_MOD,
+                "snapshot through WAL %llu: %llu row(s) from %llu chunk(s) -> %llu row(s) in %llu "
+                "file(s), %llu bytes, %.1f ms",
+                (unsigned long long)res->wal_seq, (unsigned long long)res->rows_in,
+                (unsigned long long)res->chunks, (unsigned long long)res->rows,
+                (unsigned long long)res->files, (unsigned long long)res->bytes,
+                (double)(vg_now_ns() - t0) / 1e6);
+    else if (rc != VG_OK)
+        VG_ERROR(PERSIST_MOD, "snapshot failed: %s", e->msg);
+    return rc;
+}
