@@ -109,10 +109,12 @@ int cli_create_database(const cli_args *a);
 int cli_show_databases(const cli_args *a);
 int cli_update_database(const cli_args *a);
 int cli_delete_database(const cli_args *a);
+int cli_flush(const cli_args *a);
 
 /* Option lists of the commands above (for the table in main.c). */
 extern const cli_opt *const cli_write_opts[];
 extern const cli_opt *const cli_query_opts[];
+extern const cli_opt *const cli_flush_opts[];
 extern const cli_opt *const cli_create_database_opts[];
 extern const cli_opt *const cli_show_databases_opts[];
 extern const cli_opt *const cli_update_database_opts[];

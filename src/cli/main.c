@@ -47,6 +47,17 @@ const cli_command cli_commands[] = {
         .run = cli_query,
     },
     {
+        .name = "flush",
+        .usage = "flush [OPTIONS]",
+        .summary = "Persist the write buffer to Parquet files now",
+        .details = "Snapshots every database's buffered rows to Parquet (as the server does\n"
+                   "when a time partition closes, when the buffer passes --max-buffer-bytes,\n"
+                   "and at a clean shutdown) and deletes the WAL segments they covered.\n"
+                   "With --database, the command first checks that the database exists.",
+        .opts = cli_flush_opts,
+        .run = cli_flush,
+    },
+    {
         .group = "create",
         .name = "database",
         .usage = "create database [OPTIONS] <NAME>",

@@ -283,6 +283,59 @@ static const qfield *info_tables_fields(qctx *c)
     return f;
 }
 
+/* system.parquet_files, as Core shows it: one row per live file of the database. */
+static const qfield parquet_files_fields[] = {
+    {"table_name", NULL, QT_STRING, false, false}, {"path", NULL, QT_STRING, false, false},
+    {"size_bytes", NULL, QT_INT, false, false},    {"row_count", NULL, QT_INT, false, false},
+    {"min_time", NULL, QT_INT, false, false},      {"max_time", NULL, QT_INT, false, false},
+};
+#define N_PARQUET_FILES 6
+
+static qvalue int_val(int64_t i)
+{
+    qvalue v = {.type = QT_INT};
+    v.v.i = i;
+    return v;
+}
+
+static int parquet_files_rows(qctx *c, rowset *r)
+{
+    if (!c->persist || !c->db)
+        return VG_OK;
+    persist_file_info *files = NULL;
+    size_t n = 0;
+    int rc = persist_list_files(c->persist, c->db->id, &files, &n, c->err);
+    for (size_t i = 0; rc == VG_OK && i < n; i++) {
+        const persist_file_info *fi = &files[i];
+        catalog_read_lock(c->cat);
+        const char *tname = fi->table_id < c->db->ntables ? c->db->tables[fi->table_id]->name : "";
+        char *table = qp_strdup(c, tname, strlen(tname));
+        catalog_read_unlock(c->cat);
+        char *path = qp_strdup(c, fi->path, strlen(fi->path));
+        if (!table || !path) {
+            rc = oom(c);
+            break;
+        }
+        qvalue row[N_PARQUET_FILES] = {str_val(table),        str_val(path),
+                                       int_val((int64_t)fi->bytes), int_val((int64_t)fi->rows),
+                                       int_val(fi->min_time), int_val(fi->max_time)};
+        rc = rs_add(r, row);
+    }
+    vg_free(files);
+    return rc;
+}
+
+static int requalify(qctx *c, qp_node *n, const char *qual);
+
+static int system_parquet_files(qp_binder *b, const char *qual, qp_node **out)
+{
+    rowset r = {.c = b->c, .fields = parquet_files_fields, .ncols = N_PARQUET_FILES};
+    int rc = parquet_files_rows(b->c, &r);
+    if (rc == VG_OK)
+        rc = rs_node(&r, "system.parquet_files", out);
+    return rc == VG_OK ? requalify(b->c, *out, qual) : rc;
+}
+
 /* system.* and information_schema.*: what Vigil implements, in DataFusion's listing
  * order (system before information_schema). */
 static int builtin_rels(qctx *c, rel_desc *out, uint32_t *n)
@@ -294,12 +347,14 @@ static int builtin_rels(qctx *c, rel_desc *out, uint32_t *n)
     if (!q)
         return c->err->code ? (int)c->err->code : oom(c);
     int rc;
-    if ((rc = rel_from_schema(c, "system", "queries", false, q->schema.f, q->schema.n, &out[0])) ||
-        (rc = rel_from_schema(c, "information_schema", "tables", true, itf, 4, &out[1])) ||
+    if ((rc = rel_from_schema(c, "system", "parquet_files", false, parquet_files_fields,
+                              N_PARQUET_FILES, &out[0])) ||
+        (rc = rel_from_schema(c, "system", "queries", false, q->schema.f, q->schema.n, &out[1])) ||
+        (rc = rel_from_schema(c, "information_schema", "tables", true, itf, 4, &out[2])) ||
         (rc = rel_from_schema(c, "information_schema", "columns", true, info_columns_fields,
-                              N_INFO_COLUMNS, &out[2])))
+                              N_INFO_COLUMNS, &out[3])))
         return rc;
-    *n = 3;
+    *n = 4;
     return VG_OK;
 }
 
@@ -308,7 +363,7 @@ static int builtin_rels(qctx *c, rel_desc *out, uint32_t *n)
 static int info_tables(qp_binder *b, qp_node **out)
 {
     qctx *c = b->c;
-    rel_desc *rels, builtin[3];
+    rel_desc *rels, builtin[4];
     uint32_t n, nb;
     int rc;
     if ((rc = user_tables(c, &rels, &n)) || (rc = builtin_rels(c, builtin, &nb)))
@@ -361,7 +416,7 @@ static int info_columns_rows(qctx *c, const rel_desc *rels, uint32_t n, rowset *
 static int info_columns(qp_binder *b, qp_node **out)
 {
     qctx *c = b->c;
-    rel_desc *user, builtin[3];
+    rel_desc *user, builtin[4];
     uint32_t n, nb;
     int rc;
     if ((rc = user_tables(c, &user, &n)) || (rc = builtin_rels(c, builtin, &nb)))
@@ -412,9 +467,9 @@ static int table_not_found(qp_binder *b, const ast_from *f)
         for (const qp_cte *t = b->ctes; t && !f->schema; t = t->next)
             cands[n++] = t->name;
     } else if (!strcmp(f->schema, "system")) {
-        static const char *const sys[] = {"queries"};
+        static const char *const sys[] = {"parquet_files", "queries"};
         cands = (const char **)sys;
-        n = 1;
+        n = 2;
     } else if (!strcmp(f->schema, "information_schema")) {
         static const char *const info[] = {"tables", "columns"};
         cands = (const char **)info;
@@ -512,6 +567,8 @@ int qp_from_table(qp_binder *b, const ast_from *f, qp_node **out)
             return rc;
     } else if (!strcmp(f->schema, "system") && !strcmp(f->name, "queries")) {
         return system_queries(b, qual, out);
+    } else if (!strcmp(f->schema, "system") && !strcmp(f->name, "parquet_files")) {
+        return system_parquet_files(b, qual, out);
     } else if (!strcmp(f->schema, "information_schema") && !strcmp(f->name, "tables")) {
         if ((rc = info_tables(b, out)))
             return rc;
@@ -541,7 +598,7 @@ static int find_rel(qp_binder *b, const ast_from *f, rel_desc *out, bool *found)
         *found = scan != NULL;
         return rc;
     }
-    rel_desc builtin[3];
+    rel_desc builtin[4];
     uint32_t nb;
     int rc = builtin_rels(c, builtin, &nb);
     if (rc)

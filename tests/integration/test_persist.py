@@ -1,0 +1,181 @@
+# Integration tests for persistence (issue 4, snapshots): `vigil flush` and
+# POST /api/v3/persist write the buffer to Parquet files laid out by database, table
+# and time partition; queries return the same rows before and after; duplicates
+# across files and the buffer merge (later write wins); the WAL segments the files
+# cover are deleted and a restart replays nothing; system.parquet_files lists the
+# files; a small --max-buffer-bytes snapshots by itself.
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+import vigil_harness as vh
+
+HOUR = 3600 * 10**9
+BASE = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
+
+
+def q(server, sql, db="plant"):
+    r = server.request("GET", "/api/v3/query_sql?db=%s&q=%s" % (db, vh_quote(sql)))
+    assert r.status == 200, r
+    return r.json()
+
+
+def vh_quote(s):
+    from urllib.parse import quote
+    return quote(s, safe="")
+
+
+def flush(server, db=None):
+    path = "/api/v3/persist" + ("?db=" + db if db else "")
+    r = server.request("POST", path)
+    assert r.status == 200, r
+    return r.json()
+
+
+def parquet_files(server):
+    root = os.path.join(server.data_dir, server.node_id, "dbs")
+    out = []
+    for d, _, files in os.walk(root):
+        for f in files:
+            out.append(os.path.relpath(os.path.join(d, f), os.path.join(server.data_dir,
+                                                                        server.node_id)))
+    return sorted(out)
+
+
+def load(server):
+    lines = []
+    for i in range(60):
+        t = BASE + i * 60 * 10**9  # one a minute for an hour: 6 partitions of 10m
+        lines.append("temp,machine=m%d,line=l%d celsius=%d.5,ok=%s,n=%di %d" % (
+            i % 3, i % 2, 20 + i, "true" if i % 2 else "false", i, t))
+    lines.append('temp,machine=m0,line=l0 note="first" %d' % BASE)
+    assert server.write("plant", "\n".join(lines), precision="ns").status == 204
+
+
+ALL = "SELECT * FROM temp ORDER BY time, machine"
+
+
+def test_flush_writes_partitioned_files_and_queries_match(server):
+    load(server)
+    before = q(server, ALL)
+    assert len(before) == 60
+    assert before[0] == {"celsius": 20.5, "line": "l0", "machine": "m0", "n": 0, "note": "first",
+                         "ok": False, "time": "2026-01-01T00:00:00"}
+    res = flush(server)
+    assert res["files"] == 6 and res["rows"] == 60 and res["rows_buffered"] == 61, res
+    files = parquet_files(server)
+    assert files == ["dbs/plant-0/temp-0/2026-01-01/00-%02d/%010d.parquet" % (m, i + 1)
+                     for i, m in enumerate((0, 10, 20, 30, 40, 50))], files
+    assert q(server, ALL) == before
+    assert q(server, "SELECT machine, count(*) AS n, max(celsius) AS hi FROM temp "
+                     "GROUP BY machine ORDER BY machine") == [
+        {"machine": "m0", "n": 20, "hi": 77.5}, {"machine": "m1", "n": 20, "hi": 78.5},
+        {"machine": "m2", "n": 20, "hi": 79.5}]
+    # time-range and tag pruning over files
+    r = q(server, "SELECT n FROM temp WHERE machine = 'm1' AND time >= '2026-01-01T00:30:00Z' "
+                  "AND time < '2026-01-01T00:40:00Z' ORDER BY time")
+    assert r == [{"n": 31}, {"n": 34}, {"n": 37}]
+    listing = q(server, "SELECT table_name, path, row_count, min_time, max_time "
+                        "FROM system.parquet_files ORDER BY path")
+    assert [f["path"] for f in listing] == files
+    assert listing[0] == {"table_name": "temp", "path": files[0], "row_count": 10,
+                          "min_time": BASE, "max_time": BASE + 9 * 60 * 10**9}
+
+
+def test_upsert_across_file_and_buffer(server):
+    load(server)
+    flush(server)
+    # same (tag set, time) as a persisted row: new value wins, other fields stay
+    assert server.write("plant", "temp,machine=m0,line=l0 celsius=-1 %d" % BASE,
+                        precision="ns").status == 204
+    row = q(server, "SELECT * FROM temp WHERE time = '2026-01-01T00:00:00Z'")
+    assert row == [{"celsius": -1.0, "line": "l0", "machine": "m0", "n": 0, "note": "first",
+                    "ok": False, "time": "2026-01-01T00:00:00"}]
+    assert q(server, "SELECT count(*) AS c FROM temp") == [{"c": 60}]
+    flush(server)  # a second file in the same partition overlaps the first
+    assert q(server, "SELECT count(*) AS c FROM temp") == [{"c": 60}]
+    assert q(server, "SELECT celsius FROM temp WHERE time = '2026-01-01T00:00:00Z'") == [
+        {"celsius": -1.0}]
+    server.restart()
+    assert q(server, "SELECT celsius, note FROM temp WHERE time = '2026-01-01T00:00:00Z'") == [
+        {"celsius": -1.0, "note": "first"}]
+    assert q(server, "SELECT count(*) AS c FROM temp") == [{"c": 60}]
+
+
+def test_wal_removed_and_restart_replays_nothing(server):
+    load(server)
+    assert server.write("plant", "other v=1 %d" % BASE, precision="ns").status == 204
+    flush(server)
+    wal = server.wal_segments()
+    assert len(wal) == 1, wal  # only the fresh segment after the persisted mark
+    before = q(server, ALL)
+    server.restart()
+    assert "replayed 0 WAL record(s)" in server.stderr_text()
+    assert q(server, ALL) == before
+    # new writes after the restart continue the WAL and survive a kill
+    assert server.write("plant", "other v=2 %d" % (BASE + 1), precision="ns").status == 204
+    server.kill()
+    server.start()
+    assert q(server, "SELECT v FROM other ORDER BY time") == [{"v": 1.0}, {"v": 2.0}]
+
+
+def test_clean_shutdown_persists_everything(server):
+    load(server)
+    server.stop()
+    assert len(parquet_files(server)) == 6
+    server.start()
+    assert "replayed 0 WAL record(s)" in server.stderr_text()
+    assert len(q(server, ALL)) == 60
+
+
+def test_flush_cli_and_unknown_database(server):
+    load(server)
+    host = "http://127.0.0.1:%d" % server.port
+    p = subprocess.run([server.binary, "flush", "--host", host], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "Persisted 60 row(s) to 6 Parquet file(s), %d bytes\n" % sum(
+        os.path.getsize(os.path.join(server.data_dir, server.node_id, f))
+        for f in parquet_files(server))
+    p = subprocess.run([server.binary, "flush", "--host", host], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout == "Nothing to persist: the write buffer is empty\n"
+    p = subprocess.run([server.binary, "flush", "--host", host, "--database", "nope"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "database not found: nope" in p.stderr, p
+    r = server.request("POST", "/api/v3/persist?db=nope")
+    assert r.status == 404 and r.json() == {"error": "database not found: nope"}
+
+
+def test_buffer_limit_triggers_snapshot(server_factory):
+    s = server_factory(extra_args=["--max-buffer-bytes", "200k"])
+    body = "\n".join("big,k=%d v=%d,s=\"%s\" %d" % (i % 50, i, "x" * 40, BASE + i)
+                     for i in range(5000))
+    assert s.write("plant", body, precision="ns").status == 204
+    deadline = time.monotonic() + 10
+    while not parquet_files(s) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert parquet_files(s), "no snapshot after passing --max-buffer-bytes"
+    assert q(s, "SELECT count(*) AS c, sum(v) AS t FROM big") == [{"c": 5000,
+                                                                    "t": 5000 * 4999 // 2}]
+
+
+def test_duckdb_reads_snapshot_files(server):
+    load(server)
+    flush(server)
+    reader = os.path.join(vh.REPO, "tests", "interop", "pq_read.mjs")
+    if not os.path.exists(os.path.join(vh.REPO, "tests", "interop", "node_modules")):
+        pytest.skip("tests/interop/node_modules missing (tools/install-deps.sh test)")
+    total = 0
+    for f in parquet_files(server):
+        path = os.path.join(server.data_dir, server.node_id, f)
+        p = subprocess.run(["node", reader, "duckdb", path], capture_output=True, text=True,
+                           cwd=os.path.join(vh.REPO, "tests", "interop"))
+        assert p.returncode == 0, p.stderr
+        lines = [l for l in p.stdout.split("\n") if l.strip()]
+        header = json.loads(lines[0])
+        assert header["columns"] == ["line", "machine", "celsius", "ok", "n", "note", "time"]
+        total += len(lines) - 1
+    assert total == 60
