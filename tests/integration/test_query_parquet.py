@@ -1,10 +1,13 @@
 # Integration tests for format=parquet on GET/POST /api/v3/query_sql (docs/http-api.md
-# "Queries"): the body is one Parquet
+# "Queries") and `vigil query --format parquet` (docs/cli.md): the body is one Parquet
 # file whose rows, read back with our reader (build/tests/pq_tool), equal the JSON
 # result of the same query exactly; its schema (types, OPTIONAL, tags); the Accept
 # header; an empty result; row groups of a large result; the 400 for types Parquet
-# cannot hold.
+# cannot hold; and the CLI writing to --output, to a pipe, and refusing a terminal.
 import json
+import os
+import pty
+import subprocess
 from urllib.parse import urlencode
 
 import pytest
@@ -227,3 +230,76 @@ def test_parquet_large_result_row_groups(server, tmp_path):
     assert rows == json_rows(server, "bigpq", q)
     # Dictionary-encoded tags and repeated strings keep the file small.
     assert len(body) < BIG * 8, len(body)
+
+
+# ---- the CLI ----
+
+
+def run_cli(vigil_bin, server, *args, stdout=subprocess.PIPE):
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIL_", "INFLUXDB3_"))}
+    e["VIGIL_HOST_URL"] = "http://127.0.0.1:%d" % server.port
+    p = subprocess.run([vigil_bin] + list(args), stdout=stdout, stderr=subprocess.PIPE, env=e,
+                       timeout=60)
+    return p.returncode, p.stdout if stdout == subprocess.PIPE else None, p.stderr.decode()
+
+
+def test_cli_parquet_output_file(vigil_bin, shared_server, pq_db, tmp_path):
+    q = "SELECT * FROM m ORDER BY time"
+    out = tmp_path / "result.parquet"
+    assert run_cli(vigil_bin, shared_server, "query", "-d", pq_db, "--format", "parquet",
+                   "--output", str(out), q) == (0, b"", "")
+    http_body = parquet_body(sql_get(shared_server, pq_db, q, "parquet"))
+    assert out.read_bytes() == http_body
+    header, rows = pq_rows.dump(str(out))
+    assert pq_rows.exact(pq_rows.as_json_rows(header, rows)) == \
+        pq_rows.exact(json_rows(shared_server, pq_db, q))
+
+
+def test_cli_parquet_to_a_pipe(vigil_bin, shared_server, pq_db):
+    """A redirected standard output gets the bytes exactly (no newline added)."""
+    q = "SELECT host, usage FROM m ORDER BY time"
+    rc, out, err = run_cli(vigil_bin, shared_server, "query", "-d", pq_db, "--format=parquet", q)
+    assert (rc, err) == (0, "")
+    assert out == parquet_body(sql_get(shared_server, pq_db, q, "parquet"))
+
+
+def test_cli_parquet_refuses_a_terminal(vigil_bin, shared_server, pq_db):
+    master, slave = pty.openpty()
+    try:
+        rc, _, err = run_cli(vigil_bin, shared_server, "query", "-d", pq_db, "--format",
+                             "parquet", "SELECT host FROM m", stdout=slave)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert rc == 2
+    assert err == ("Error: format 'parquet' is binary and standard output is a terminal: "
+                   "write it to a file with --output FILE (or redirect standard output)\n"
+                   "Run 'vigil query --help' for usage.\n")
+
+
+def test_cli_output_works_for_every_format(vigil_bin, shared_server, pq_db, tmp_path):
+    q = "SELECT host, time, usage FROM m ORDER BY time"
+    for fmt in ("json", "jsonl", "csv", "pretty", "parquet"):
+        out = tmp_path / ("out." + fmt)
+        assert run_cli(vigil_bin, shared_server, "query", "-d", pq_db, "--format", fmt, "-o",
+                       str(out), q) == (0, b"", ""), fmt
+        assert out.read_bytes() == sql_get(shared_server, pq_db, q, fmt).body, fmt
+
+
+def test_cli_parquet_errors(vigil_bin, shared_server, pq_db, tmp_path):
+    out = tmp_path / "never.parquet"
+    rc, stdout, err = run_cli(vigil_bin, shared_server, "query", "-d", pq_db, "--format",
+                              "parquet", "-o", str(out), "SELECT INTERVAL '1 hour' AS d")
+    assert (rc, stdout) == (1, b"")
+    assert err == ("Error: format 'parquet' cannot hold column 'd' of type "
+                   "Interval(MonthDayNano): cast it to BIGINT (nanoseconds) or VARCHAR, or use "
+                   "another format\n")
+    assert not out.exists()
+    rc, _, err = run_cli(vigil_bin, shared_server, "query", "-d", pq_db, "--format", "arrow",
+                         "SELECT 1")
+    assert rc == 2
+    assert err.startswith("Error: unknown format 'arrow' (expected pretty, json, jsonl, csv or "
+                          "parquet)\n")
+    rc, out_help, _ = run_cli(vigil_bin, shared_server, "query", "--help")
+    assert rc == 0
+    assert b"Output format: pretty, json, jsonl, csv or parquet (binary: use --output)" in out_help
