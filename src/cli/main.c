@@ -41,8 +41,10 @@ const cli_command cli_commands[] = {
         .summary = "Run a SQL query against a database",
         .details = "The query is the argument, or the contents of --file. The result is\n"
                    "printed as the server sends it: a table by default, or JSON, JSON lines\n"
-                   "or CSV with --format. On an error the server's message is printed and\n"
-                   "the command exits with status 1.",
+                   "or CSV with --format. --format parquet writes one Parquet file, to\n"
+                   "--output FILE or a redirected standard output (never a terminal).\n"
+                   "On an error the server's message is printed and the command exits\n"
+                   "with status 1.",
         .opts = cli_query_opts,
         .run = cli_query,
     },

@@ -1,12 +1,20 @@
 /* cli/query.c: `vigil query`: sends one SQL query (an argument or --file) to
  * /api/v3/query_sql in the chosen format and prints the server's body as it is, to
- * standard output or to --output. The pretty table is drawn by the server. */
+ * standard output or to --output. The pretty table is drawn by the server. Parquet is
+ * binary: it goes to --output or to a redirected standard output, never a terminal. */
 #include "cli_int.h"
 
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
+/* The shared --format plus parquet, which only query offers. */
+static const cli_opt opt_format = {
+    .name = "format",
+    .metavar = "FORMAT",
+    .def = "pretty",
+    .help = "Output format: pretty, json, jsonl, csv or parquet (binary: use --output)",
+};
 static const cli_opt opt_file = {
     .name = "file",
     .short_name = 'f',
@@ -28,14 +36,25 @@ static const cli_opt opt_language = {
 };
 
 const cli_opt *const cli_query_opts[] = {
-    &cli_opt_database, &cli_opt_host, &cli_opt_token, &cli_opt_format,
+    &cli_opt_database, &cli_opt_host, &cli_opt_token, &opt_format,
     &opt_file,         &opt_output,   &opt_language,  NULL,
 };
 
 static bool known_format(const char *f)
 {
     return strcmp(f, "pretty") == 0 || strcmp(f, "json") == 0 || strcmp(f, "jsonl") == 0 ||
-           strcmp(f, "csv") == 0;
+           strcmp(f, "csv") == 0 || strcmp(f, "parquet") == 0;
+}
+
+/* Binary output on a terminal is garbage on the screen and a file nobody can use:
+ * refused before the query runs. */
+static int check_binary_output(const cli_args *a, bool binary)
+{
+    if (!binary || cli_get(a, "output") || !isatty(STDOUT_FILENO))
+        return CLI_EXIT_OK;
+    return cli_usage_error(a->cmd, "format 'parquet' is binary and standard output is a "
+                                   "terminal: write it to a file with --output FILE (or "
+                                   "redirect standard output)");
 }
 
 /* The query text: the argument, or the contents of --file. */
@@ -62,8 +81,15 @@ static int read_query(const cli_args *a, vg_buf *q)
     return CLI_EXIT_OK;
 }
 
-static int write_output(const char *path, const client_response *r)
+/* Text goes to standard output with a final newline; binary bytes exactly as sent. */
+static int write_output(const char *path, const client_response *r, bool binary)
 {
+    if (!path && binary) {
+        size_t n = r->body.len ? fwrite(r->body.data, 1, r->body.len, stdout) : 0;
+        return n == r->body.len && fflush(stdout) == 0
+                   ? CLI_EXIT_OK
+                   : cli_fail("cannot write the result: %s", strerror(errno));
+    }
     if (!path) {
         cli_print_body(r);
         return CLI_EXIT_OK;
@@ -112,11 +138,14 @@ int cli_query(const cli_args *a)
                                        "VIGIL_DATABASE_NAME");
     const char *format = cli_get(a, "format");
     if (!known_format(format))
-        return cli_usage_error(a->cmd, "unknown format '%s' (expected pretty, json, jsonl or csv)",
-                               format);
+        return cli_usage_error(
+            a->cmd, "unknown format '%s' (expected pretty, json, jsonl, csv or parquet)", format);
     const char *lang = cli_get(a, "language");
     if (strcmp(lang, "sql") != 0)
         return cli_usage_error(a->cmd, "unknown language '%s' (only sql is supported yet)", lang);
+    bool binary = strcmp(format, "parquet") == 0;
+    if (check_binary_output(a, binary) != CLI_EXIT_OK)
+        return CLI_EXIT_USAGE;
     vg_buf q;
     vg_buf_init(&q);
     int rc = read_query(a, &q);
@@ -134,7 +163,7 @@ int cli_query(const cli_args *a)
         rc = cli_fail("%s", msg.data ? msg.data : "");
         vg_buf_free(&msg);
     } else if (rc == CLI_EXIT_OK) {
-        rc = write_output(cli_get(a, "output"), &r);
+        rc = write_output(cli_get(a, "output"), &r, binary);
     }
     client_response_free(&r);
     client_free(c);

@@ -42,8 +42,8 @@ static int format_from_accept(const char *accept, query_format *out, http_resp *
         return VG_OK;
     }
     if (strcmp(accept, "application/vnd.apache.parquet") == 0) {
-        http_resp_text(resp, 400, "format 'parquet' is not supported yet");
-        return VG_EINVAL;
+        *out = QUERY_FORMAT_PARQUET;
+        return VG_OK;
     }
     char msg[300];
     snprintf(msg, sizeof msg, "invalid mime type (%.256s)", accept);

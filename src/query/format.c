@@ -1,6 +1,7 @@
 /*
  * query/format.c: the result formats of query_sql (JSON array, JSON lines, CSV,
- * pretty table) over qbatches, and the value renderers they share. See
+ * pretty table; Parquet is format_parquet.c, dispatched from here) over qbatches, and
+ * the value renderers they share. See
  * format_int.h for the exact renderings; they follow InfluxDB 3 Core, whose output
  * comes from arrow-json, arrow-csv and arrow's pretty printer.
  *
@@ -727,9 +728,13 @@ int qfmt_init(qfmt *f, query_format format, const qschema *schema, vg_err *e)
     f->schema = schema;
     f->days.day = INT64_MIN;
     f->pretty_max = QFMT_PRETTY_MAX_BYTES;
+    f->parquet_group_rows = QFMT_PARQUET_GROUP_ROWS;
+    f->parquet_group_bytes = QFMT_PARQUET_GROUP_BYTES;
     vg_buf_init(&f->cells);
     if (format == QUERY_FORMAT_JSON || format == QUERY_FORMAT_JSONL)
         return init_keys(f, e);
+    if (format == QUERY_FORMAT_PARQUET)
+        return qfmt_parquet_check(schema, e);
     if (format != QUERY_FORMAT_PRETTY)
         return VG_OK;
     f->widths = vg_calloc(schema->n ? schema->n : 1, sizeof *f->widths);
@@ -754,11 +759,14 @@ void qfmt_free(qfmt *f)
     vg_free(f->widths);
     vg_free(f->cell_end);
     vg_buf_free(&f->cells);
+    qfmt_parquet_free(f);
     memset(f, 0, sizeof *f);
 }
 
 int qfmt_begin(qfmt *f, vg_buf *out, vg_err *e)
 {
+    if (f->format == QUERY_FORMAT_PARQUET)
+        return qfmt_parquet_begin(f, out, e);
     if (f->format == QUERY_FORMAT_JSON && !put_c(out, '['))
         return out_of_memory(out, e);
     if (f->format == QUERY_FORMAT_CSV) {
@@ -781,6 +789,7 @@ int qfmt_rows(qfmt *f, const qbatch *b, uint32_t from, uint32_t to, vg_buf *out,
     case QUERY_FORMAT_JSON:
     case QUERY_FORMAT_JSONL: rc = json_rows(f, b, from, to, out, e); break;
     case QUERY_FORMAT_CSV: rc = csv_rows(f, b, from, to, out, e); break;
+    case QUERY_FORMAT_PARQUET: rc = qfmt_parquet_rows(f, b, from, to, out, e); break;
     default: rc = pretty_rows(f, b, from, to, e); break;
     }
     f->rows += to - from;
@@ -794,6 +803,8 @@ int qfmt_batch(qfmt *f, const qbatch *b, vg_buf *out, vg_err *e)
 
 int qfmt_end(qfmt *f, vg_buf *out, vg_err *e)
 {
+    if (f->format == QUERY_FORMAT_PARQUET)
+        return qfmt_parquet_end(f, out, e);
     if (f->format == QUERY_FORMAT_JSON && !put_c(out, ']'))
         return out_of_memory(out, e);
     if (f->format == QUERY_FORMAT_PRETTY) {

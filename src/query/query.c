@@ -97,11 +97,11 @@ int query_parse_format(const char *s, query_format *out, vg_err *e)
     else if (strcmp(s, "pretty") == 0)
         *out = QUERY_FORMAT_PRETTY;
     else if (strcmp(s, "parquet") == 0)
-        return vg_err_set(e, VG_EINVAL, "format 'parquet' is not supported yet");
+        *out = QUERY_FORMAT_PARQUET;
     else
         return vg_err_set(e, VG_EINVAL,
                           "unknown format '%.64s': expected one of json, jsonl, json_lines, csv, "
-                          "pretty",
+                          "pretty, parquet",
                           s);
     return VG_OK;
 }
@@ -112,6 +112,7 @@ const char *query_format_content_type(query_format f)
     case QUERY_FORMAT_JSONL: return "application/jsonl";
     case QUERY_FORMAT_CSV: return "text/csv";
     case QUERY_FORMAT_PRETTY: return "text/plain; charset=utf-8";
+    case QUERY_FORMAT_PARQUET: return "application/vnd.apache.parquet";
     default: return "application/json";
     }
 }

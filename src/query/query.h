@@ -21,9 +21,10 @@ typedef enum query_format {
     QUERY_FORMAT_JSONL,    /* one JSON object per line */
     QUERY_FORMAT_CSV,      /* header row, then rows */
     QUERY_FORMAT_PRETTY,   /* an ASCII table */
+    QUERY_FORMAT_PARQUET,  /* one Parquet file (binary), row groups streamed as they fill */
 } query_format;
 
-/* Parses "json", "jsonl"/"json_lines", "csv", "pretty". */
+/* Parses "json", "jsonl"/"json_lines", "csv", "pretty", "parquet". */
 int query_parse_format(const char *s, query_format *out, vg_err *e);
 const char *query_format_content_type(query_format f);
 

@@ -246,8 +246,6 @@ def test_explicit_format_beats_accept(shared_server, cpu_db):
 def test_accept_errors(shared_server, cpu_db):
     r = sql_get(shared_server, cpu_db, Q, headers={"Accept": "application/xml"})
     assert_text(r, 400, "invalid mime type (application/xml)")
-    r = sql_get(shared_server, cpu_db, Q, headers={"Accept": "application/vnd.apache.parquet"})
-    assert_text(r, 400, "format 'parquet' is not supported yet")
 
 
 # ---- request errors ----
@@ -272,12 +270,12 @@ def test_missing_arguments(shared_server, cpu_db):
 
 
 def test_bad_formats(shared_server, cpu_db):
-    assert_text(sql_get(shared_server, cpu_db, Q, "parquet"), 400,
-                "format 'parquet' is not supported yet")
     assert_text(sql_get(shared_server, cpu_db, Q, "xml"), 400,
-                "unknown format 'xml': expected one of json, jsonl, json_lines, csv, pretty")
+                "unknown format 'xml': expected one of json, jsonl, json_lines, csv, pretty, "
+                "parquet")
     assert_text(sql_post(shared_server, {"db": cpu_db, "q": Q, "format": "xml"}), 400,
-                "unknown format 'xml': expected one of json, jsonl, json_lines, csv, pretty")
+                "unknown format 'xml': expected one of json, jsonl, json_lines, csv, pretty, "
+                "parquet")
 
 
 def test_unknown_database_is_404_json(shared_server):

@@ -1,7 +1,9 @@
 /* tests/unit/test_query_engine.c: the query engine's public API (query/query.c) over a
  * real catalog and write buffer: formats and content types, query_run and pull-style
- * reads in tiny pieces, the error kinds callers turn into HTTP statuses, the memory
- * budget and timeout, and system.queries (finished, failed, cancelled, the ring). */
+ * reads in tiny pieces, Parquet output read back, the error kinds callers turn into
+ * HTTP statuses, the memory budget and timeout, and system.queries (finished, failed,
+ * cancelled, the ring). */
+#include "parquet/parquet.h"
 #include "query/query.h"
 #include "test.h"
 
@@ -132,6 +134,7 @@ static void test_formats_and_content_types(void)
         {"json_lines", QUERY_FORMAT_JSONL, "application/jsonl"},
         {"csv", QUERY_FORMAT_CSV, "text/csv"},
         {"pretty", QUERY_FORMAT_PRETTY, "text/plain; charset=utf-8"},
+        {"parquet", QUERY_FORMAT_PARQUET, "application/vnd.apache.parquet"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         query_format f = QUERY_FORMAT_JSON;
@@ -142,10 +145,9 @@ static void test_formats_and_content_types(void)
     }
     query_format f;
     vg_err e = {0};
-    CHECK_INT(query_parse_format("parquet", &f, &e), VG_EINVAL);
-    CHECK_STR(e.msg, "format 'parquet' is not supported yet");
     CHECK_INT(query_parse_format("JSON", &f, &e), VG_EINVAL);
-    CHECK_STR(e.msg, "unknown format 'JSON': expected one of json, jsonl, json_lines, csv, pretty");
+    CHECK_STR(e.msg, "unknown format 'JSON': expected one of json, jsonl, json_lines, csv, "
+                     "pretty, parquet");
 }
 
 static const char *const SQL = "SELECT unit, time, temp, note FROM pump ORDER BY time";
@@ -250,6 +252,64 @@ static void test_error_kinds(void)
     env_close(&v);
 }
 
+/* Parquet through the cursor, read in the smallest pieces: the bytes are query_run's,
+ * and our reader finds the rows; a type Parquet cannot hold fails in query_open. */
+static void test_parquet(void)
+{
+    env v;
+    env_open(&v, NULL);
+    query_request req = {
+        .db = "plant", .sql = SQL, .sql_len = strlen(SQL), .format = QUERY_FORMAT_PARQUET};
+    query_cursor *cur;
+    query_outcome oc;
+    vg_err e = {0};
+    CHECK_INT(query_open(v.q, &req, &cur, &oc, &e), VG_OK);
+    vg_buf out;
+    vg_buf_init(&out);
+    char piece[4096];
+    long n;
+    while ((n = query_read(cur, piece, sizeof piece, &e)) > 0)
+        vg_buf_append(&out, piece, (size_t)n);
+    CHECK_INT(n, 0);
+    query_close(cur, &oc);
+    CHECK_INT(oc.rows, 3);
+    sink s = {0};
+    vg_buf_init(&s.out);
+    CHECK_INT(query_run(v.q, &req, sink_write, &s, &oc, &e), VG_OK);
+    CHECK(s.out.len == out.len && memcmp(s.out.data, out.data, out.len) == 0);
+    vg_buf_free(&s.out);
+    parquet_file *pf;
+    CHECK_INT(parquet_open_mem(&pf, out.data, out.len, NULL, &e), VG_OK);
+    const parquet_meta *m = parquet_file_meta(pf);
+    CHECK_INT(m->ncols, 4);
+    CHECK_INT(m->num_rows, 3);
+    CHECK(m->cols[0].tag && !m->cols[2].tag);
+    vg_arena a;
+    vg_arena_init(&a, 0);
+    parquet_column_out unit, time, temp, note;
+    CHECK_INT(parquet_read_column(pf, 0, 0, &a, &unit, &e), VG_OK);
+    CHECK_INT(parquet_read_column(pf, 0, 1, &a, &time, &e), VG_OK);
+    CHECK_INT(parquet_read_column(pf, 0, 2, &a, &temp, &e), VG_OK);
+    CHECK_INT(parquet_read_column(pf, 0, 3, &a, &note, &e), VG_OK);
+    CHECK_MEM(unit.v.s[0].ptr, unit.v.s[0].len, "7");
+    CHECK_MEM(unit.v.s[2].ptr, unit.v.s[2].len, "8");
+    CHECK(time.v.i64[0] == 155 && time.v.i64[2] == 1767806931500000000);
+    CHECK(temp.v.f64[0] == 0.1 && temp.v.f64[1] == 61.5 && temp.v.f64[2] == 2.0);
+    CHECK_MEM(note.v.s[0].ptr, note.v.s[0].len, "a \"b\"\n");
+    CHECK(note.valid && !(note.valid[0] & 4)); /* row 2 has no note */
+    vg_arena_free(&a);
+    parquet_close(pf);
+    vg_buf_free(&out);
+    const char *bad = "SELECT unit, INTERVAL '1 hour' AS d FROM pump";
+    req.sql = bad;
+    req.sql_len = strlen(bad);
+    CHECK(query_open(v.q, &req, &cur, &oc, &e) == VG_EINVAL);
+    CHECK(cur == NULL && oc.kind == QUERY_ERR_USER && !oc.started);
+    CHECK_STR(e.msg, "format 'parquet' cannot hold column 'd' of type Interval(MonthDayNano): "
+                     "cast it to BIGINT (nanoseconds) or VARCHAR, or use another format");
+    env_close(&v);
+}
+
 static void test_memory_budget_and_timeout(void)
 {
     env v;
@@ -316,4 +376,4 @@ static void test_query_log(void)
 }
 
 TEST_MAIN(test_formats_and_content_types, test_every_format, test_read_in_pieces, test_error_kinds,
-          test_memory_budget_and_timeout, test_query_log)
+          test_parquet, test_memory_budget_and_timeout, test_query_log)
