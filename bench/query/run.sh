@@ -12,6 +12,8 @@
 #
 # Knobs (environment): RUNS (5 timed runs per query), CONNS (2 load connections),
 # MEM_POOL (--exec-mem-pool-bytes, default 8 GiB), QUERY_TIMEOUT (300s),
+# PERSIST=1 (snapshot the loaded rows to Parquet before querying, timed, so the
+# queries read the persisted files instead of the write buffer),
 # VIGIL (a vigil binary to use instead of building build/vigil).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -71,6 +73,11 @@ timeout 1800 build/bench/gen_load --port "$PORT" --rows "$ROWS" --devices "$DEVI
     --connections "$CONNS" | tee "$WORK/load.out" >&2
 LOAD_S=$(sed -n 's/^RESULT .*elapsed_s=\([^ ]*\).*/\1/p' "$WORK/load.out")
 RSS_LOADED=$(awk '/^VmRSS:/ {printf "%.0f", $2/1024}' "/proc/$VPID/status")
+if [ "${PERSIST:-0}" = 1 ]; then
+    T0=$(date +%s.%N)
+    curl -s -X POST "http://127.0.0.1:$PORT/api/v3/persist" >&2; echo >&2
+    log "snapshot to Parquet: $(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}') s, $(du -sb "$WORK/vigil/bench/dbs" | cut -f1) bytes on disk"
+fi
 
 timeout 3600 $PY bench/query/driver.py --port "$PORT" --rows "$ROWS" --devices "$DEVICES" \
     --runs "$RUNS" --load-s "$LOAD_S"
