@@ -395,7 +395,8 @@ static int gather(snap *s, const srow *rows, size_t n, const size_t *run_start, 
             case CATALOG_FLOAT: ((int64_t *)vals)[r] = bc->v.i64[w->row]; break;
             case CATALOG_BOOL: ((uint8_t *)vals)[r] = bc->v.b[w->row]; break;
             case CATALOG_STRING:
-                ((vg_str *)vals)[r] = (vg_str){bc->str + bc->v.off[w->row],
+                /* a chunk whose strings are all empty has no byte array at all */
+                ((vg_str *)vals)[r] = (vg_str){bc->str ? bc->str + bc->v.off[w->row] : "",
                                                bc->v.off[w->row + 1] - bc->v.off[w->row]};
                 break;
             case CATALOG_TAG: {

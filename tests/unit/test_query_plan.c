@@ -607,6 +607,7 @@ static void test_show_tables(void)
 {
     CHECK_STR(run(&E, "SHOW TABLES"), "public|iox|alerts|BASE TABLE\n"
                                       "public|iox|sensors|BASE TABLE\n"
+                                      "public|system|parquet_files|BASE TABLE\n"
                                       "public|system|queries|BASE TABLE\n"
                                       "public|information_schema|tables|VIEW\n"
                                       "public|information_schema|columns|VIEW\n");
