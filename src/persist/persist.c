@@ -616,3 +616,79 @@ void persist_get_stats(persist *p, persist_stats *out)
     }
     pthread_rwlock_unlock(&p->view_lock);
 }
+
+/* ---- retention ---- */
+
+/* Takes the file out of its table's list and marks it for deletion once the last
+ * reader lets go (view lock held for writing). */
+static void ptable_drop(persist *p, uint32_t db_id, uint32_t table_id, uint64_t id)
+{
+    ptable *t = ptable_get(p, db_id, table_id, false);
+    for (uint32_t i = 0; t && i < t->n; i++) {
+        if (t->files[i]->id != id)
+            continue;
+        persist_file *f = t->files[i];
+        memmove(t->files + i, t->files + i + 1, (t->n - i - 1) * sizeof *t->files);
+        t->n--;
+        f->removed = true;
+        pfile_unref(f);
+        return;
+    }
+}
+
+typedef struct expired {
+    uint32_t db_id, table_id;
+    uint64_t id;
+} expired;
+
+int persist_apply_retention(persist *p, int64_t now_ns, uint64_t *removed, vg_err *e)
+{
+    *removed = 0;
+    catalog *c = p->cfg.cat;
+    expired *gone = NULL;
+    size_t n = 0, cap = 0;
+    int rc = VG_OK;
+    catalog_write_lock(c);
+    uint32_t ndbs;
+    catalog_db **dbs = catalog_dbs(c, &ndbs);
+    for (uint32_t d = 0; rc == VG_OK && d < ndbs; d++) {
+        int64_t r = dbs[d]->retention_ns;
+        if (dbs[d]->deleted || r <= 0 || now_ns < INT64_MIN + r)
+            continue;
+        int64_t floor = now_ns - r;
+        for (uint32_t t = 0; rc == VG_OK && t < dbs[d]->ntables; t++) {
+            catalog_table *tab = dbs[d]->tables[t];
+            for (uint32_t i = 0; rc == VG_OK && i < tab->nfiles;) {
+                catalog_file *f = tab->files[i];
+                if (f->max_time >= floor) {
+                    i++;
+                    continue;
+                }
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    expired *ng = vg_realloc(gone, cap * sizeof *ng);
+                    if (!ng) {
+                        rc = vg_err_set(e, VG_ENOMEM, "out of memory applying retention");
+                        break;
+                    }
+                    gone = ng;
+                }
+                gone[n++] = (expired){f->db_id, f->table_id, f->id};
+                rc = catalog_file_remove(c, tab, f->id, e); /* shifts the list */
+            }
+        }
+    }
+    if (rc == VG_OK && n)
+        rc = catalog_commit(c, e);
+    catalog_write_unlock(c);
+    if (rc == VG_OK && n) {
+        pthread_rwlock_wrlock(&p->view_lock);
+        for (size_t i = 0; i < n; i++)
+            ptable_drop(p, gone[i].db_id, gone[i].table_id, gone[i].id);
+        pthread_rwlock_unlock(&p->view_lock);
+        VG_INFO(PERSIST_MOD, "retention: %zu expired Parquet file(s) removed", n);
+        *removed = n;
+    }
+    vg_free(gone);
+    return rc;
+}

@@ -67,6 +67,12 @@ typedef struct persist_result {
  * one already running and then takes its own. */
 int persist_snapshot(persist *p, persist_result *res, vg_err *e);
 
+/* Removes every file whose rows are all older than its database's retention period
+ * (catalog commit first, then the file list; the object itself is deleted once no
+ * reader holds it). Queries hide expired rows on their own (query applies the
+ * retention floor to every scan), so this only frees space. */
+int persist_apply_retention(persist *p, int64_t now_ns, uint64_t *removed, vg_err *e);
+
 /* Test hook: VIGIL_CRASH_AT=<point> makes the process exit abruptly (_exit, as
  * SIGKILL would) at that point of a snapshot: "files-written", "catalog-committed",
  * "published", "wal-removed". */

@@ -488,6 +488,16 @@ static int table_not_found(qp_binder *b, const ast_from *f)
     return qp_err_hint(b, hint);
 }
 
+/* Rows older than the database's retention period never appear, whether or not the
+ * background clean-up has deleted their files yet. */
+static int64_t retention_floor(const qctx *c)
+{
+    int64_t r = c->db ? c->db->retention_ns : 0;
+    if (r <= 0 || c->now_ns < INT64_MIN + r)
+        return INT64_MIN;
+    return c->now_ns - r;
+}
+
 static int scan_node(qctx *c, const catalog_table *t, const rel_desc *d, const char *qual,
                      qp_node **out)
 {
@@ -508,7 +518,7 @@ static int scan_node(qctx *c, const catalog_table *t, const rel_desc *d, const c
                            .table = t,
                            .cols = ids,
                            .ncols = d->ncols,
-                           .time_min = INT64_MIN,
+                           .time_min = retention_floor(c),
                            .time_max = INT64_MAX,
                            .dedup = true};
     *out = n;

@@ -269,6 +269,7 @@ typedef struct server {
     int64_t last_partition; /* gen1 partition of the clock at the last snapshot */
     pthread_t persister;
     bool persister_started;
+    uint64_t ticks;
     query_engine *query;
     http_server *http;
     pthread_t ticker;
@@ -350,6 +351,9 @@ static bool snapshot_due(server *s)
     return true;
 }
 
+/* Expired files are looked for every second. */
+#define RETENTION_TICKS 10
+
 static void *persister_main(void *arg)
 {
     server *s = arg;
@@ -364,6 +368,13 @@ static void *persister_main(void *arg)
         if (s->stopping)
             break;
         pthread_mutex_unlock(&s->tick_lock);
+        if (++s->ticks % RETENTION_TICKS == 0) {
+            uint64_t removed;
+            vg_err e;
+            vg_err_clear(&e);
+            if (persist_apply_retention(s->persist, vg_now_ns(), &removed, &e) != VG_OK)
+                VG_WARN("server", "retention clean-up failed: %s", e.msg);
+        }
         if (snapshot_due(s)) {
             int64_t part = vg_now_ns() / s->gen1_ns;
             vg_err e;

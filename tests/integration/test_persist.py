@@ -179,3 +179,27 @@ def test_duckdb_reads_snapshot_files(server):
         assert header["columns"] == ["line", "machine", "celsius", "ok", "n", "note", "time"]
         total += len(lines) - 1
     assert total == 60
+
+
+def test_retention_hides_rows_and_deletes_expired_files(server):
+    assert server.create_db("plant", retention="1h").status == 200
+    now = time.time_ns()
+    old, new = now - 3 * HOUR, now - 60 * 10**9
+    body = "r,k=a v=1 %d\nr,k=b v=2 %d\nr,k=a v=3 %d" % (old, old + 1, new)
+    assert server.write("plant", body, precision="ns").status == 204
+    # expired rows never show, buffered or persisted
+    assert q(server, "SELECT v FROM r ORDER BY time") == [{"v": 3.0}]
+    flush(server)
+    assert q(server, "SELECT v FROM r ORDER BY time") == [{"v": 3.0}]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        listed = q(server, "SELECT path, row_count FROM system.parquet_files")
+        if len(listed) == 1:
+            break
+        time.sleep(0.1)
+    assert [f["row_count"] for f in listed] == [1], listed
+    on_disk = parquet_files(server)
+    assert on_disk == [listed[0]["path"]]
+    server.restart()
+    assert q(server, "SELECT v FROM r ORDER BY time") == [{"v": 3.0}]
+    assert parquet_files(server) == on_disk
