@@ -36,6 +36,7 @@ static const http_route routes[] = {
     {"DELETE", "/api/v3/configure/database/retention_period", http_db_retention_clear,
      PERM_ADMIN, false},
     {"POST", "/api/v3/persist", http_persist, PERM_ADMIN, false},
+    {"POST", "/api/v3/compact", http_compact, PERM_ADMIN, false},
     /* Core does not check the Content-Type of query bodies: no json_body here. */
     {"GET", "/api/v3/query_sql", http_query_sql_get, PERM_READ, false},
     {"POST", "/api/v3/query_sql", http_query_sql_post, PERM_READ, false},

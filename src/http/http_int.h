@@ -83,6 +83,7 @@ void http_db_retention_clear(http_server *s, http_req *r, http_resp *out);
 void http_query_sql_get(http_server *s, http_req *r, http_resp *out);
 void http_query_sql_post(http_server *s, http_req *r, http_resp *out);
 void http_persist(http_server *s, http_req *r, http_resp *out);
+void http_compact(http_server *s, http_req *r, http_resp *out);
 
 /* A UUID (v4 random, or v7 time-ordered) as 36 characters + NUL. */
 void http_uuid_v4(char out[37]);

@@ -72,7 +72,7 @@ void pfile_unref(persist_file *f)
 }
 
 /* Maps the file and reads its footer once; later calls return the same. */
-static int pfile_open(persist_file *f, vg_err *e)
+int pfile_open(persist_file *f, vg_err *e)
 {
     pthread_mutex_lock(&f->open_mu);
     int rc = VG_OK;
@@ -241,6 +241,10 @@ int persist_open(const persist_config *cfg, persist **out, vg_err *e)
         p->cfg.gen1_ns = PERSIST_DEFAULT_GEN1_NS;
     if (p->cfg.row_group_rows == 0)
         p->cfg.row_group_rows = PERSIST_DEFAULT_ROW_GROUP_ROWS;
+    if (p->cfg.compaction_max_file_bytes == 0)
+        p->cfg.compaction_max_file_bytes = 100ull << 20;
+    if (p->cfg.compaction_min_files == 0)
+        p->cfg.compaction_min_files = 10;
     pthread_rwlock_init(&p->view_lock, NULL);
     pthread_mutex_init(&p->snap_mu, NULL);
     vg_map_init(&p->tables);
@@ -621,7 +625,7 @@ void persist_get_stats(persist *p, persist_stats *out)
 
 /* Takes the file out of its table's list and marks it for deletion once the last
  * reader lets go (view lock held for writing). */
-static void ptable_drop(persist *p, uint32_t db_id, uint32_t table_id, uint64_t id)
+void ptable_drop(persist *p, uint32_t db_id, uint32_t table_id, uint64_t id)
 {
     ptable *t = ptable_get(p, db_id, table_id, false);
     for (uint32_t i = 0; t && i < t->n; i++) {

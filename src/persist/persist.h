@@ -47,6 +47,8 @@ typedef struct persist_config {
     void *seal_ctx;
     int64_t gen1_ns;         /* time partition width; 0 = 10 minutes */
     uint32_t row_group_rows; /* 0 = 65536 */
+    uint64_t compaction_max_file_bytes; /* 0 = 100 MiB */
+    uint32_t compaction_min_files;      /* an open day's files merged from this many; 0 = 10 */
 } persist_config;
 
 /* Loads the file list from the catalog and deletes files the catalog does not know
@@ -67,6 +69,17 @@ typedef struct persist_result {
  * one already running and then takes its own. */
 int persist_snapshot(persist *p, persist_result *res, vg_err *e);
 
+/* Merges the files of each (table, day) that is due: closed and holding two or more
+ * files, or holding compaction_min_files (compact.c). Serialised with snapshots. */
+typedef struct persist_compact_result {
+    uint64_t runs;
+    uint64_t files_in;
+    uint64_t files_out;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+} persist_compact_result;
+int persist_compact(persist *p, int64_t now_ns, persist_compact_result *res, vg_err *e);
+
 /* Removes every file whose rows are all older than its database's retention period
  * (catalog commit first, then the file list; the object itself is deleted once no
  * reader holds it). Queries hide expired rows on their own (query applies the
@@ -75,7 +88,8 @@ int persist_apply_retention(persist *p, int64_t now_ns, uint64_t *removed, vg_er
 
 /* Test hook: VIGIL_CRASH_AT=<point> makes the process exit abruptly (_exit, as
  * SIGKILL would) at that point of a snapshot: "files-written", "catalog-committed",
- * "published", "wal-removed". */
+ * "published", "wal-removed", and of a compaction: "compaction-written",
+ * "compaction-committed". */
 
 /* ---- readers ---- */
 

@@ -63,6 +63,24 @@ void pfile_unref(persist_file *f);
 /* Adds a file to its table's list (view lock held for writing). */
 int ptable_add(persist *p, persist_file *f);
 
+void ptable_drop(persist *p, uint32_t db_id, uint32_t table_id, uint64_t id);
+/* Maps the file and reads its footer (once). */
+int pfile_open(persist_file *f, vg_err *e);
+
+/* snapshot.c: sorting, merging and writing one table's rows, shared with compaction.
+ * starts NULL: one file per gen1 partition, each file's order its id; else one file
+ * per group of times [starts[i], starts[i + 1]), every file with `order`. */
+typedef struct snap snap;
+snap *snap_new(persist *p, const int64_t *starts, size_t nstarts, uint64_t order);
+/* Writes the rows of one table's chunks ch[0..n) (later chunks win). */
+int snap_write_table(snap *s, buffer_chunk **ch, size_t n, vg_err *e);
+size_t snap_nfiles(const snap *s);
+const catalog_file *snap_file_at(const snap *s, size_t i);
+uint64_t snap_rows(const snap *s);
+uint64_t snap_bytes(const snap *s);
+/* delete_files: also delete the objects written (the work is abandoned). */
+void snap_free(snap *s, bool delete_files);
+
 /* A test hook: exits abruptly when VIGIL_CRASH_AT names this point. */
 void persist_crash_point(const char *point);
 

@@ -270,8 +270,13 @@ typedef struct snap_file {
     char *path;
 } snap_file;
 
-typedef struct snap {
+struct snap {
     persist *p;
+    /* Compaction: one file per group [starts[i], starts[i + 1]) of times, and every
+     * file gets `order`. Snapshots: one file per gen1 partition, order = file id. */
+    const int64_t *starts;
+    size_t nstarts;
+    uint64_t order;
     buffer_chunk **ch; /* one table's sealed chunks */
     size_t nch;
     tschema ts;
@@ -284,7 +289,7 @@ typedef struct snap {
     size_t files_cap;
     uint64_t rows_out;
     uint64_t bytes_out;
-} snap;
+};
 
 static void path_escape(vg_buf *b, const char *s)
 {
@@ -555,7 +560,8 @@ static int write_partition(snap *s, const srow *rows, size_t n, int64_t part, ui
     parquet_writer *w = NULL;
     parquet_schema schema = {fc.defs, fc.n};
     parquet_write_options opt = {.row_group_rows = p->cfg.row_group_rows};
-    char *path = file_path(s, part * p->cfg.gen1_ns, file_id);
+    int64_t start = s->starts ? s->starts[part] : part * p->cfg.gen1_ns;
+    char *path = file_path(s, start, file_id);
     rc = path ? parquet_writer_open_buf(&w, &out, &schema, &opt, e)
               : vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
     if (rc == VG_OK)
@@ -574,7 +580,7 @@ static int write_partition(snap *s, const srow *rows, size_t n, int64_t part, ui
             tmax = t[r] > tmax ? t[r] : tmax;
         }
         catalog_file cf = {.id = file_id, .db_id = s->ts.db_id, .table_id = s->ts.table_id,
-                           .order = file_id, .min_time = tmin, .max_time = tmax,
+                           .order = s->order ? s->order : file_id, .min_time = tmin, .max_time = tmax,
                            .rows = nruns, .bytes = out.len, .path = path};
         if (remember_file(s, &cf, w, &fc) != VG_OK)
             rc = vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
@@ -596,6 +602,23 @@ static int write_partition(snap *s, const srow *rows, size_t n, int64_t part, ui
     return rc;
 }
 
+/* The group of time t: the last start not after it (times before the first start
+ * go to the first group). */
+static int64_t group_of(const snap *s, int64_t t)
+{
+    if (!s->starts)
+        return floor_div(t, s->p->cfg.gen1_ns);
+    size_t lo = 0, hi = s->nstarts;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (s->starts[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (int64_t)lo;
+}
+
 static int collect_rows(snap *s, srow **out, size_t *n)
 {
     size_t total = 0;
@@ -608,7 +631,7 @@ static int collect_rows(snap *s, srow **out, size_t *n)
     for (size_t i = 0; i < s->nch; i++) {
         const int64_t *t = s->ch[i]->cols[0].v.i64;
         for (uint32_t r = 0; r < s->ch[i]->nrows; r++)
-            rows[k++] = (srow){floor_div(t[r], s->p->cfg.gen1_ns), t[r], 0, (uint32_t)i, r};
+            rows[k++] = (srow){group_of(s, t[r]), t[r], 0, (uint32_t)i, r};
     }
     *out = rows;
     *n = total;
@@ -695,6 +718,53 @@ static int persist_table(snap *s, buffer_chunk **ch, size_t n, vg_err *e)
     vg_free(rows);
     snap_table_free(s);
     return rc;
+}
+
+/* ---- for compaction (persist_int.h) ---- */
+
+snap *snap_new(persist *p, const int64_t *starts, size_t nstarts, uint64_t order)
+{
+    snap *s = vg_calloc(1, sizeof *s);
+    if (s)
+        *s = (snap){.p = p, .starts = starts, .nstarts = nstarts, .order = order};
+    return s;
+}
+
+int snap_write_table(snap *s, buffer_chunk **ch, size_t n, vg_err *e)
+{
+    return n ? persist_table(s, ch, n, e) : VG_OK;
+}
+
+size_t snap_nfiles(const snap *s)
+{
+    return s->nfiles;
+}
+
+const catalog_file *snap_file_at(const snap *s, size_t i)
+{
+    return &s->files[i].cf;
+}
+
+uint64_t snap_rows(const snap *s)
+{
+    return s->rows_out;
+}
+
+uint64_t snap_bytes(const snap *s)
+{
+    return s->bytes_out;
+}
+
+static void delete_written(persist *p, snap *s);
+
+void snap_free(snap *s, bool delete_files)
+{
+    if (!s)
+        return;
+    if (delete_files)
+        delete_written(s->p, s);
+    snap_files_free(s);
+    vg_free(s);
 }
 
 /* ---- the snapshot ---- */

@@ -57,6 +57,9 @@ typedef struct server_config {
     const char *gen1_duration;
     const char *max_buffer_bytes;
     const char *row_group_rows;
+    const char *compaction_max_file_bytes;
+    const char *compaction_min_files;
+    const char *compaction_interval;
     bool without_auth;
 } server_config;
 
@@ -92,6 +95,15 @@ static const flag_def flags[] = {
      "percentage of RAM)"},
     {"--parquet-row-group-rows", "VIGIL_PARQUET_ROW_GROUP_ROWS", "65536", OFF(row_group_rows),
      "Rows per row group in the Parquet files Vigil writes"},
+    {"--compaction-max-file-bytes", "VIGIL_COMPACTION_MAX_FILE_BYTES", "100M",
+     OFF(compaction_max_file_bytes),
+     "Compaction merges a day's Parquet files of a table into files of about this size"},
+    {"--compaction-min-files", "VIGIL_COMPACTION_MIN_FILES", "10", OFF(compaction_min_files),
+     "A day still open is compacted once it has this many files (a closed day as soon "
+     "as it has two)"},
+    {"--compaction-interval", "VIGIL_COMPACTION_INTERVAL", "10s", OFF(compaction_interval),
+     "How often background compaction looks for days to merge, besides after each "
+     "snapshot (0 = never in the background; POST /api/v3/compact still works)"},
     {"--wal-compression", "VIGIL_WAL_COMPRESSION", "none", OFF(wal_compression),
      "Compress WAL records: 'none' or 'lz4' (about half the WAL bytes, some CPU)"},
     {"--log-filter", "VIGIL_LOG_FILTER", "info", OFF(log_filter),
@@ -266,6 +278,10 @@ typedef struct server {
     int64_t gen1_ns;
     size_t max_buffer_bytes;
     uint32_t row_group_rows;
+    size_t compaction_max_file_bytes;
+    uint32_t compaction_min_files;
+    int64_t compaction_interval_ns;
+    int64_t last_compaction_ns;
     int64_t last_partition; /* gen1 partition of the clock at the last snapshot */
     pthread_t persister;
     bool persister_started;
@@ -375,14 +391,25 @@ static void *persister_main(void *arg)
             if (persist_apply_retention(s->persist, vg_now_ns(), &removed, &e) != VG_OK)
                 VG_WARN("server", "retention clean-up failed: %s", e.msg);
         }
+        int64_t now_mono = vg_mono_ns();
+        bool compact = s->compaction_interval_ns > 0 &&
+                       now_mono - s->last_compaction_ns >= s->compaction_interval_ns;
         if (snapshot_due(s)) {
             int64_t part = vg_now_ns() / s->gen1_ns;
             vg_err e;
             vg_err_clear(&e);
-            if (persist_snapshot(s->persist, NULL, &e) == VG_OK)
+            if (persist_snapshot(s->persist, NULL, &e) == VG_OK) {
                 s->last_partition = part;
-            else
+                compact = s->compaction_interval_ns > 0;
+            } else {
                 vg_sleep_ns(VG_NS_PER_SEC); /* logged by persist; retry a little later */
+            }
+        }
+        if (compact) {
+            s->last_compaction_ns = now_mono;
+            vg_err e;
+            vg_err_clear(&e);
+            persist_compact(s->persist, vg_now_ns(), NULL, &e); /* logs its own failure */
         }
         pthread_mutex_lock(&s->tick_lock);
     }
@@ -393,6 +420,7 @@ static void *persister_main(void *arg)
 static int start_persister(server *s, vg_err *e)
 {
     s->last_partition = vg_now_ns() / s->gen1_ns;
+    s->last_compaction_ns = vg_mono_ns();
     if (pthread_create(&s->persister, NULL, persister_main, s) != 0)
         return vg_err_set(e, VG_EIO, "cannot start the snapshot thread");
     s->persister_started = true;
@@ -411,7 +439,9 @@ static int open_persist(server *s, vg_err *e)
         return rc;
     persist_config pc = {.cat = s->cat, .wal = s->wal, .buf = s->buf, .store = s->store,
                          .seal = seal_buffer, .seal_ctx = s->ig, .gen1_ns = s->gen1_ns,
-                         .row_group_rows = s->row_group_rows};
+                         .row_group_rows = s->row_group_rows,
+                         .compaction_max_file_bytes = s->compaction_max_file_bytes,
+                         .compaction_min_files = s->compaction_min_files};
     return persist_open(&pc, &s->persist, e);
 }
 
@@ -643,8 +673,20 @@ static int check_persist_config(server *s)
         return -1;
     }
     if (parse_mem_size(c->max_buffer_bytes, "--max-buffer-bytes", &s->max_buffer_bytes) ||
-        parse_u32(c->row_group_rows, "--parquet-row-group-rows", &s->row_group_rows))
+        parse_u32(c->row_group_rows, "--parquet-row-group-rows", &s->row_group_rows) ||
+        parse_size(c->compaction_max_file_bytes, "--compaction-max-file-bytes",
+                   &s->compaction_max_file_bytes) ||
+        parse_u32(c->compaction_min_files, "--compaction-min-files", &s->compaction_min_files))
         return -1;
+    if (vg_parse_duration(c->compaction_interval, strlen(c->compaction_interval),
+                          &s->compaction_interval_ns, &e)) {
+        fprintf(stderr, "error: --compaction-interval: %s\n", e.msg);
+        return -1;
+    }
+    if (s->compaction_min_files < 2) {
+        fprintf(stderr, "error: --compaction-min-files must be at least 2\n");
+        return -1;
+    }
     if (s->row_group_rows < 1 || s->row_group_rows > (1u << 24)) {
         fprintf(stderr, "error: --parquet-row-group-rows must be between 1 and 16777216\n");
         return -1;

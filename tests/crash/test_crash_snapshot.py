@@ -42,7 +42,7 @@ def wait_exit(server, timeout=20):
 @pytest.mark.parametrize("point", ["files-written", "catalog-committed", "published",
                                    "wal-removed"])
 def test_crash_between_snapshot_steps(server_factory, point, monkeypatch):
-    s = server_factory()
+    s = server_factory(extra_args=["--compaction-interval", "0"])
     body, expect = rows(40)
     assert s.write("db", body, precision="ns").status == 204
     s.stop()  # a clean stop persists: these rows are in files now
@@ -83,3 +83,34 @@ def test_sigkill_during_snapshots_under_load(server_factory):
     s.kill()
     s.start()
     assert vh.dump_server(s) == vh.RowSet(acked)
+
+
+@pytest.mark.parametrize("point", ["compaction-written", "compaction-committed"])
+def test_crash_during_compaction(server_factory, point, monkeypatch):
+    s = server_factory(extra_args=["--compaction-interval", "0"])
+    expect = []
+    for b in range(3):
+        body, canons = rows(20, start=b * 20)
+        assert s.write("db", body, precision="ns").status == 204
+        assert s.request("POST", "/api/v3/persist").status == 200
+        expect += canons
+    inputs = len(parquet_files(s))
+    assert inputs == 6  # 20 one-minute rows span two 10m partitions
+    s.stop()
+    monkeypatch.setenv("VIGIL_CRASH_AT", point)
+    s.start()
+    monkeypatch.delenv("VIGIL_CRASH_AT")
+    try:
+        s.request("POST", "/api/v3/compact", timeout=20)
+    except Exception:  # the connection dies with the server
+        pass
+    wait_exit(s)
+    s.proc = None
+    s._close_stderr()
+    s.start()
+    listed = s.request("GET", "/api/v3/query_sql?db=db&q=SELECT%20path%20FROM%20system.parquet_files")
+    paths = sorted(os.path.join(s.data_dir, s.node_id, f["path"]) for f in listed.json())
+    assert parquet_files(s) == paths  # no orphans, inputs or outputs
+    assert len(paths) == (inputs if point == "compaction-written" else 1)
+    assert s.request("POST", "/api/v3/compact").status == 200
+    assert vh.dump_server(s) == vh.RowSet(expect)

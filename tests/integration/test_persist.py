@@ -18,6 +18,13 @@ HOUR = 3600 * 10**9
 BASE = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
 
 
+@pytest.fixture
+def server(server_factory):
+    """A server whose background compaction is off, so file layouts are exact; the
+    compaction tests run it on demand (POST /api/v3/compact)."""
+    return server_factory(extra_args=["--compaction-interval", "0"])
+
+
 def q(server, sql, db="plant"):
     r = server.request("GET", "/api/v3/query_sql?db=%s&q=%s" % (db, vh_quote(sql)))
     assert r.status == 200, r
@@ -203,3 +210,58 @@ def test_retention_hides_rows_and_deletes_expired_files(server):
     server.restart()
     assert q(server, "SELECT v FROM r ORDER BY time") == [{"v": 3.0}]
     assert parquet_files(server) == on_disk
+
+
+def compact(server):
+    r = server.request("POST", "/api/v3/compact")
+    assert r.status == 200, r
+    return r.json()
+
+
+def test_compaction_merges_a_days_files(server):
+    load(server)  # 2026-01-01, a closed day
+    flush(server)
+    # a second and a third snapshot into the same day: an upsert and new rows
+    assert server.write("plant", "temp,machine=m0,line=l0 celsius=-1 %d" % BASE,
+                        precision="ns").status == 204
+    flush(server)
+    assert server.write("plant", "temp,machine=m9,line=l9 celsius=5 %d" % (BASE + 5 * HOUR),
+                        precision="ns").status == 204
+    flush(server)
+    before_files = parquet_files(server)
+    assert len(before_files) == 8
+    before = q(server, ALL)
+    assert len(before) == 61
+    res = compact(server)
+    assert res["compactions"] == 1 and res["files_in"] == 8 and res["files_out"] == 1, res
+    after_files = parquet_files(server)
+    assert len(after_files) == 1 and after_files[0] not in before_files
+    assert after_files[0].startswith("dbs/plant-0/temp-0/2026-01-01/00-00/")
+    assert q(server, ALL) == before
+    assert q(server, "SELECT celsius FROM temp WHERE time = '2026-01-01T00:00:00Z'") == [
+        {"celsius": -1.0}]
+    listing = q(server, "SELECT row_count, min_time, max_time FROM system.parquet_files")
+    assert listing == [{"row_count": 61, "min_time": BASE, "max_time": BASE + 5 * HOUR}]
+    # nothing left to do; the result survives a restart
+    assert compact(server)["compactions"] == 0
+    server.restart()
+    assert q(server, ALL) == before
+    assert parquet_files(server) == after_files
+
+
+def test_compaction_splits_by_size_and_days(server_factory):
+    s = server_factory(extra_args=["--compaction-interval", "0",
+                                   "--compaction-max-file-bytes", "1"])
+    for day in range(2):
+        for part in range(3):
+            t = BASE + day * 24 * HOUR + part * 20 * 60 * 10**9
+            body = "\n".join("d,k=%d v=%d %d" % (k, k + part, t + k) for k in range(10))
+            assert s.write("plant", body, precision="ns").status == 204
+            flush(s)
+    assert len(parquet_files(s)) == 6
+    before = q(s, "SELECT * FROM d ORDER BY time")
+    res = compact(s)
+    # every input is its own cluster and the size cap is tiny: one output per input
+    assert res["compactions"] == 2 and res["files_out"] == 6, res
+    assert q(s, "SELECT * FROM d ORDER BY time") == before
+    assert q(s, "SELECT count(*) AS c FROM system.parquet_files") == [{"c": 6}]
