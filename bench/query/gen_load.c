@@ -18,6 +18,7 @@
  *   gen_load --port P [--host 127.0.0.1] [--path '/api/v3/write_lp?db=bench&precision=ns']
  *            [--rows 10000000] [--devices 1000] [--sites 10] [--step-s 10]
  *            [--start-ns 1767225600000000000] [--lines 10000] [--connections 2]
+ *            [--rate ROWS_PER_S]  (pace the load; default as fast as possible)
  *
  * Exits non-zero on the first non-2xx answer. The last line is machine-readable:
  * RESULT rows=... requests=... elapsed_s=... rows_per_s=... mb=...
@@ -49,6 +50,8 @@ typedef struct opts {
     int64_t start_ns;
     int64_t lines;
     int connections;
+    double rate; /* rows per second over all connections; 0 = as fast as possible */
+    double t0;   /* mono_s() at the start, for pacing */
 } opts;
 
 typedef struct worker {
@@ -203,6 +206,13 @@ static void *work(void *arg)
     int64_t nreq = (o->rows + o->lines - 1) / o->lines;
     for (int64_t r = w->id; r < nreq; r += o->connections) {
         int64_t lo = r * o->lines, hi = lo + o->lines < o->rows ? lo + o->lines : o->rows;
+        if (o->rate > 0) { /* paced: request r leaves when its first row is due */
+            double wait = o->t0 + (double)lo / o->rate - mono_s();
+            if (wait > 0) {
+                struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+                nanosleep(&ts, NULL);
+            }
+        }
         char *body = req + 256; /* the header goes in front of the body */
         char *p = body;
         for (int64_t i = lo; i < hi; i++)
@@ -275,6 +285,8 @@ int main(int argc, char **argv)
             o.lines = arg_i64(argc, argv, &i);
         else if (strcmp(a, "--connections") == 0)
             o.connections = (int)arg_i64(argc, argv, &i);
+        else if (strcmp(a, "--rate") == 0)
+            o.rate = (double)arg_i64(argc, argv, &i);
         else {
             fprintf(stderr, "gen_load: unknown argument %s (see the comment at the top of "
                             "bench/query/gen_load.c)\n", a);
@@ -291,6 +303,7 @@ int main(int argc, char **argv)
     if (!ws)
         return 1;
     double t0 = mono_s();
+    o.t0 = t0;
     for (int i = 0; i < o.connections; i++) {
         ws[i].o = &o;
         ws[i].id = i;

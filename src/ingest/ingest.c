@@ -43,6 +43,7 @@ struct ingest {
     wal *wal;
     buffer *buf;
     bool compress_wal;
+    size_t buffer_hard_limit;
     pthread_mutex_t lock;
     ingest_durable_fn on_durable;
     void *on_durable_ctx;
@@ -81,6 +82,7 @@ int ingest_new(const ingest_config *cfg, ingest **out, vg_err *e)
     ig->wal = cfg->wal;
     ig->buf = cfg->buf;
     ig->compress_wal = cfg->compress_wal;
+    ig->buffer_hard_limit = cfg->buffer_hard_limit;
     pthread_mutex_init(&ig->lock, NULL);
     *out = ig;
     return VG_OK;
@@ -610,10 +612,30 @@ static void sort_errors(ingest_result *res)
     }
 }
 
+/* Holds a writer back while the buffer is over its hard limit: the snapshot thread
+ * is persisting, and letting writes run ahead of it would grow memory without
+ * bound. The TCP connection simply waits, as with a slow disk. */
+static void wait_for_room(ingest *ig)
+{
+    size_t limit = ig->buffer_hard_limit;
+    if (!limit || buffer_mem_bytes(ig->buf) <= limit)
+        return;
+    int64_t t0 = vg_mono_ns();
+    while (buffer_mem_bytes(ig->buf) > limit) {
+        if (vg_mono_ns() - t0 > INGEST_BACKPRESSURE_MAX_NS) {
+            VG_WARN("ingest", "write buffer still over %zu bytes after %lld s: writing anyway",
+                    limit, INGEST_BACKPRESSURE_MAX_NS / 1000000000LL);
+            return;
+        }
+        vg_sleep_ns(2 * VG_NS_PER_MS);
+    }
+}
+
 int ingest_write(ingest *ig, const ingest_request *req, vg_arena *a, ingest_result *res,
                  vg_err *e)
 {
     memset(res, 0, sizeof *res);
+    wait_for_room(ig);
     lp_precision prec;
     int rc = resolve_precision(req, &prec, e);
     if (rc != VG_OK)

@@ -64,7 +64,13 @@ typedef struct ingest_config {
      * the WAL bytes for ~1.5 ms of CPU per MB, which costs throughput when the disk is
      * not the bottleneck. Replay reads both forms whatever this says. */
     bool compress_wal;
+    /* Backpressure: a write waits (before parsing) while the buffer holds more than
+     * this many bytes, so that snapshots catch up and memory stays bounded; after
+     * INGEST_BACKPRESSURE_MAX_NS it goes ahead anyway. 0 = never wait. */
+    size_t buffer_hard_limit;
 } ingest_config;
+
+#define INGEST_BACKPRESSURE_MAX_NS (30LL * 1000000000LL)
 
 int ingest_new(const ingest_config *cfg, ingest **out, vg_err *e);
 void ingest_free(ingest *ig);

@@ -185,8 +185,11 @@ static int publish_swap(persist *p, snap *sn, cfile *in, size_t n, vg_err *e)
     return VG_OK;
 }
 
-/* Merges one day's files of one table. */
-static int compact_day(persist *p, cfile *in, size_t n, persist_compact_result *res, vg_err *e)
+/* Merges one group's files (one output file's worth) into new files and swaps them
+ * in. The group's files are decoded at once: compaction's memory is about one
+ * output file decoded (src/persist/README.md). */
+static int compact_group(persist *p, cfile *in, size_t n, int64_t start,
+                         persist_compact_result *res, vg_err *e)
 {
     int64_t t0 = vg_mono_ns();
     qsort(in, n, sizeof *in, cfile_by_order);
@@ -195,19 +198,16 @@ static int compact_day(persist *p, cfile *in, size_t n, persist_compact_result *
         in_bytes += in[i].bytes;
     persist_col *cols = NULL;
     uint32_t ncols = 0;
-    int64_t *starts = NULL;
-    size_t ng = 0;
     buffer_chunk **ch = NULL;
     size_t nch = 0;
     snap *sn = NULL;
+    int64_t starts[1] = {start};
     int rc = table_cols(p, in[0].f->db_id, in[0].f->table_id, &cols, &ncols, e);
     if (rc == VG_OK && !cols)
         return VG_OK; /* the table is gone */
-    if (rc == VG_OK && plan_groups(in, n, p->cfg.compaction_max_file_bytes, &starts, &ng) != VG_OK)
-        rc = vg_err_set(e, VG_ENOMEM, "out of memory compacting");
     if (rc == VG_OK)
         rc = load_inputs(p, in, n, cols, ncols, &ch, &nch, e);
-    if (rc == VG_OK && !(sn = snap_new(p, starts, ng, order)))
+    if (rc == VG_OK && !(sn = snap_new(p, starts, 1, order)))
         rc = vg_err_set(e, VG_ENOMEM, "out of memory compacting");
     if (rc == VG_OK)
         rc = snap_write_table(sn, ch, nch, e);
@@ -235,8 +235,31 @@ static int compact_day(persist *p, cfile *in, size_t n, persist_compact_result *
     } else {
         snap_free(sn, true);
     }
-    vg_free(starts);
     vg_free(cols);
+    return rc;
+}
+
+/* One day's files: groups of about --compaction-max-file-bytes (time-disjoint), each
+ * merged on its own. A group of one file is left alone, so a compacted day is not
+ * rewritten again and again. */
+static int compact_day(persist *p, cfile *in, size_t n, persist_compact_result *res, vg_err *e)
+{
+    int64_t *starts = NULL;
+    size_t ng = 0;
+    if (plan_groups(in, n, p->cfg.compaction_max_file_bytes, &starts, &ng) != VG_OK)
+        return vg_err_set(e, VG_ENOMEM, "out of memory compacting");
+    qsort(in, n, sizeof *in, cfile_by_min); /* plan_groups' order: group members contiguous */
+    int rc = VG_OK;
+    size_t a = 0;
+    for (size_t g = 0; rc == VG_OK && g < ng; g++) {
+        size_t b = a;
+        while (b < n && (g + 1 == ng || in[b].min_time < starts[g + 1]))
+            b++;
+        if (b - a >= 2)
+            rc = compact_group(p, in + a, b - a, starts[g], res, e);
+        a = b;
+    }
+    vg_free(starts);
     return rc;
 }
 

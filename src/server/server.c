@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -493,7 +494,10 @@ static int open_storage(server *s, const catalog_limits *lim, int64_t flush_ns, 
         goto out;
     }
     ingest_config ic = {.cat = s->cat, .wal = s->wal, .buf = s->buf,
-                        .compress_wal = strcmp(s->cfg.wal_compression, "lz4") == 0};
+                        .compress_wal = strcmp(s->cfg.wal_compression, "lz4") == 0,
+                        /* writers wait past 1.5x the snapshot trigger (bench/README.md,
+                         * sustained: the memory bound) */
+                        .buffer_hard_limit = s->max_buffer_bytes + s->max_buffer_bytes / 2};
     rc = ingest_new(&ic, &s->ig, e);
     if (rc == VG_OK)
         rc = open_persist(s, e);
@@ -711,6 +715,13 @@ int server_serve_main(int argc, char **argv)
     if (check_config(&s.cfg, &lim, &flush_ns, &max_body) != 0 ||
         check_query_config(&s.cfg, &qo) != 0 || check_persist_config(&s) != 0)
         return 2;
+    /* glibc raises its mmap threshold each time a big block is freed, after which
+     * the buffer's chunk vectors (hundreds of KiB each, freed after every snapshot)
+     * come from heap arenas that fragment and never shrink: RSS then grows far past
+     * --max-buffer-bytes. A fixed threshold keeps big blocks in mmap, returned to
+     * the system when freed; few arenas keep per-thread slack small. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_ARENA_MAX, 4);
     sigset_t set;
     block_signals(&set);
     vg_err e;

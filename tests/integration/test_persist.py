@@ -250,18 +250,27 @@ def test_compaction_merges_a_days_files(server):
 
 
 def test_compaction_splits_by_size_and_days(server_factory):
-    s = server_factory(extra_args=["--compaction-interval", "0",
-                                   "--compaction-max-file-bytes", "1"])
+    s = server_factory(extra_args=["--compaction-interval", "0"])
     for day in range(2):
         for part in range(3):
             t = BASE + day * 24 * HOUR + part * 20 * 60 * 10**9
             body = "\n".join("d,k=%d v=%d %d" % (k, k + part, t + k) for k in range(10))
             assert s.write("plant", body, precision="ns").status == 204
             flush(s)
-    assert len(parquet_files(s)) == 6
+    sizes = [f["size_bytes"] for f in q(s, "SELECT size_bytes FROM system.parquet_files")]
+    assert len(sizes) == 6
     before = q(s, "SELECT * FROM d ORDER BY time")
+    # a size cap of about one and a half files: each day's first two files make one
+    # group, the third stays alone (a group of one file is not rewritten)
+    s.restart(extra_args=["--compaction-interval", "0", "--compaction-max-file-bytes",
+                          str(max(sizes) * 3 // 2)])
     res = compact(s)
-    # every input is its own cluster and the size cap is tiny: one output per input
-    assert res["compactions"] == 2 and res["files_out"] == 6, res
+    assert res["compactions"] == 2 and res["files_in"] == 4 and res["files_out"] == 2, res
     assert q(s, "SELECT * FROM d ORDER BY time") == before
-    assert q(s, "SELECT count(*) AS c FROM system.parquet_files") == [{"c": 6}]
+    assert q(s, "SELECT count(*) AS c FROM system.parquet_files") == [{"c": 4}]
+    # the merged file is still under the cap, so the next run takes the third file
+    # in; then each day is one file and compaction has nothing more to do
+    assert compact(s)["files_out"] == 2
+    assert q(s, "SELECT count(*) AS c FROM system.parquet_files") == [{"c": 2}]
+    assert compact(s)["compactions"] == 0
+    assert q(s, "SELECT * FROM d ORDER BY time") == before
