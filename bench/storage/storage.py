@@ -325,7 +325,7 @@ def cmd_report(a):
             if "=" in line:
                 k, v = line.split("=", 1)
                 kv[k] = v
-    ok_all = True
+    checks_all = True
     for ds in ("cmapss", "fleet"):
         if ds + ".rows" not in kv:
             continue
@@ -373,7 +373,6 @@ def cmd_report(a):
             all(v["count"] == rows for v in dv.values())
         best_name, best = min(((n, v["bytes"]) for n, v in dv.items()), key=lambda x: x[1])
         if missed:
-            ok_all = False
             verdict = "MISSED: " + ", ".join("%s by %.1f%%" % (n, 100.0 * (vbytes / b - 1)) for n, b in missed)
         else:
             verdict = "met (%s)" % ", ".join("%.0f%% of %s" % (100.0 * vbytes / b, n) for n, b in peers)
@@ -392,7 +391,7 @@ def cmd_report(a):
                      g("influx.load_s"), g("influx.wait_s"),
                      "" if g("influx.converged") == "1" else " (NOT fully compacted: time limit)"))
         if not checks_ok:
-            ok_all = False
+            checks_all = False
             print("CHECK FAILED: vigil count %s (files %s rows), influx count %s, duckdb %s; %s"
                   % (g("vigil.count"), g("vigil.catalog_rows"), g("influx.count"),
                      {n: v["count"] for n, v in dv.items()}, "; ".join(duck["mismatches"])))
@@ -413,7 +412,7 @@ def cmd_report(a):
             print("  %-13s %12s %-6s %12s %-6s %12s" % ("footer etc.", over(vbytes, v), "",
                                                       over(dv["default"]["bytes"], d), "",
                                                       over(dv["v2sorted"]["bytes"], d2)))
-    return 0 if ok_all else 1
+    return 0 if checks_all else 1
 
 
 def main():

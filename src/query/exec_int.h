@@ -293,6 +293,9 @@ typedef struct qscan_spec {
     uint32_t ntag_eq;
     qexpr *filter;
     bool dedup;
+    /* Only count(*) reads the rows (set by the optimizer): a source whose rows need
+     * no test and no merging is counted from its row count, without decoding. */
+    bool count_only;
 } qscan_spec;
 
 typedef struct qsort_key {

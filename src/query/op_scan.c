@@ -197,6 +197,11 @@ typedef struct scan_state {
 
     qop_time_bound *bound; /* a top-K above reading the time column, or NULL */
 
+    /* count_only: rows of the current source still to hand out without decoding */
+    bool virt_active;
+    uint32_t virt_left;
+    void *zeros; /* Q_BATCH_ROWS zeroed cells of any type, the stand-in vectors */
+
     qbatch out;
     uint32_t *fsel; /* residual filter selection */
     qop_vecbuf *fbufs;
@@ -1468,6 +1473,39 @@ static int next_chunk_batch(qctx *c, scan_state *s, bool *more)
     return emit_rows(c, s, ch, s->sel + at, n);
 }
 
+/* count_only: a source whose every row is final as it is (inside the time range, no
+ * duplicate within it, none with another source: outside every overlap region). */
+static bool countable(const scan_state *s, uint32_t cpos)
+{
+    const scan_src *src = &s->src[cpos];
+    if (src->min_time < s->spec.time_min || src->max_time > s->spec.time_max)
+        return false;
+    if (s->snap[cpos] && s->snap[cpos]->may_have_dups)
+        return false;
+    uint32_t first = 0, count = 0;
+    cover_range(s, src->min_time, src->max_time, &first, &count);
+    return count == 0;
+}
+
+/* n rows whose values nobody reads (count_only): zeroed stand-in vectors. */
+static int emit_virtual(qctx *c, scan_state *s, uint32_t n)
+{
+    if (!s->zeros) {
+        if (!(s->zeros = qctx_alloc(c, (size_t)Q_BATCH_ROWS * sizeof(qstr))))
+            return qop_err(c);
+        memset(s->zeros, 0, (size_t)Q_BATCH_ROWS * sizeof(qstr));
+    }
+    for (uint32_t i = 0; i < s->spec.ncols; i++) {
+        qvec *v = &s->out.cols[i];
+        memset(v, 0, sizeof *v);
+        v->type = qtype_of(s->cols[i].ctype);
+        v->n = n;
+        v->v.u64 = s->zeros;
+    }
+    s->out.nrows = n;
+    return VG_OK;
+}
+
 /* The next unfiltered batch: pool rows that became final, or the current chunk's;
  * *done when everything was emitted. */
 static int next_raw(qctx *c, scan_state *s, bool *done)
@@ -1487,6 +1525,18 @@ static int next_raw(qctx *c, scan_state *s, bool *done)
         int rc = VG_OK;
         if (!s->chunk_ready && beaten_by_bound(s, &s->src[s->live[s->cur]])) {
             c->chunks_pruned++;
+        } else if (!s->chunk_ready && s->spec.count_only && countable(s, s->live[s->cur])) {
+            if (!s->virt_active) {
+                s->virt_active = true;
+                s->virt_left = s->src[s->live[s->cur]].nrows;
+                c->rows_scanned += s->virt_left;
+            }
+            if (s->virt_left > 0) {
+                uint32_t n = s->virt_left < Q_BATCH_ROWS ? s->virt_left : Q_BATCH_ROWS;
+                s->virt_left -= n;
+                return emit_virtual(c, s, n);
+            }
+            s->virt_active = false;
         } else {
             if (!s->chunk_ready && (rc = plan_chunk(c, s)) != VG_OK)
                 return rc;

@@ -712,6 +712,27 @@ static void topk(qp_node *n)
         s->fetch = k;
 }
 
+/* ---- 5. count(*) from row counts ---- */
+
+/* An aggregate of only count(*) with no GROUP BY straight over a scan with no
+ * residual filter and no tag filter reads nothing but the number of rows. */
+static void count_only(qp_node *n)
+{
+    for (uint32_t i = 0; i < n->nin; i++)
+        count_only(n->in[i]);
+    if (n->kind != QP_AGGREGATE || n->ngroup != 0 || n->nin != 1 || n->in[0]->kind != QP_SCAN ||
+        n->naggs == 0)
+        return;
+    for (uint32_t i = 0; i < n->naggs; i++)
+        if (strcmp(n->aggs[i].agg->name, "count") != 0 || n->aggs[i].nargs != 0 ||
+            n->aggs[i].distinct)
+            return;
+    qscan_spec *s = &n->in[0]->scan;
+    if (s->filter || s->ntag_eq)
+        return;
+    s->count_only = true;
+}
+
 int qp_optimize(qctx *c, qp_node **root)
 {
     int32_t *map;
@@ -722,5 +743,6 @@ int qp_optimize(qctx *c, qp_node **root)
     if ((rc = push_filters(c, root)) || (rc = prune(c, *root, NULL, &map)))
         return rc;
     topk(*root);
+    count_only(*root);
     return VG_OK;
 }
