@@ -373,7 +373,9 @@ def cmd_report(a):
             all(v["count"] == rows for v in dv.values())
         best_name, best = min(((n, v["bytes"]) for n, v in dv.items()), key=lambda x: x[1])
         if missed:
-            verdict = "MISSED: " + ", ".join("%s by %.1f%%" % (n, 100.0 * (vbytes / b - 1)) for n, b in missed)
+            verdict = "MISSED: " + ", ".join("%s by %s bytes (%.2f%%)" % (n, fmt_int(vbytes - b),
+                                                                         100.0 * (vbytes / b - 1))
+                                             for n, b in missed)
         else:
             verdict = "met (%s)" % ", ".join("%.0f%% of %s" % (100.0 * vbytes / b, n) for n, b in peers)
         print("target (smaller than InfluxDB's data dir and DuckDB's zstd export): " + verdict)

@@ -26,6 +26,7 @@ typedef struct cfile {
     int64_t min_time, max_time;
     uint64_t bytes;
     uint64_t order;
+    uint64_t rows;
 } cfile;
 
 static int cfile_by_order(const void *a, const void *b)
@@ -46,8 +47,10 @@ static int64_t day_of(int64_t t)
     return (t % DAY_NS != 0 && t < 0) ? q - 1 : q;
 }
 
-/* Group starts: clusters of overlapping files packed up to max_bytes. */
-static int plan_groups(cfile *in, size_t n, uint64_t max_bytes, int64_t **starts, size_t *ng)
+/* Group starts: clusters of overlapping files packed up to max_bytes of files or
+ * max_rows rows (what one merge may decode in memory), whichever comes first. */
+static int plan_groups(cfile *in, size_t n, uint64_t max_bytes, uint64_t max_rows,
+                       int64_t **starts, size_t *ng)
 {
     cfile *byt = vg_malloc(n * sizeof *byt);
     int64_t *st = vg_malloc(n * sizeof *st);
@@ -59,15 +62,17 @@ static int plan_groups(cfile *in, size_t n, uint64_t max_bytes, int64_t **starts
     memcpy(byt, in, n * sizeof *byt);
     qsort(byt, n, sizeof *byt, cfile_by_min);
     size_t k = 0;
-    uint64_t group_bytes = 0;
+    uint64_t group_bytes = 0, group_rows = 0;
     int64_t cluster_end = INT64_MIN;
     for (size_t i = 0; i < n; i++) {
         bool new_cluster = byt[i].min_time > cluster_end;
-        if (k == 0 || (new_cluster && group_bytes >= max_bytes)) {
+        bool full = group_bytes >= max_bytes || group_rows + byt[i].rows > max_rows;
+        if (k == 0 || (new_cluster && full)) {
             st[k++] = byt[i].min_time;
-            group_bytes = 0;
+            group_bytes = group_rows = 0;
         }
         group_bytes += byt[i].bytes;
+        group_rows += byt[i].rows;
         if (byt[i].max_time > cluster_end)
             cluster_end = byt[i].max_time;
     }
@@ -185,6 +190,15 @@ static int publish_swap(persist *p, snap *sn, cfile *in, size_t n, vg_err *e)
     return VG_OK;
 }
 
+static uint32_t table_ncols(persist *p, uint32_t db_id, uint32_t table_id)
+{
+    catalog_read_lock(p->cfg.cat);
+    catalog_db *db = catalog_db_get(p->cfg.cat, db_id);
+    uint32_t n = db && table_id < db->ntables ? db->tables[table_id]->ncols : 1;
+    catalog_read_unlock(p->cfg.cat);
+    return n;
+}
+
 /* Merges one group's files (one output file's worth) into new files and swaps them
  * in. The group's files are decoded at once: compaction's memory is about one
  * output file decoded (src/persist/README.md). */
@@ -246,7 +260,12 @@ static int compact_day(persist *p, cfile *in, size_t n, persist_compact_result *
 {
     int64_t *starts = NULL;
     size_t ng = 0;
-    if (plan_groups(in, n, p->cfg.compaction_max_file_bytes, &starts, &ng) != VG_OK)
+    /* decoded, a row costs about 10 bytes a column, plus the merge's sort entry */
+    uint32_t ncols = table_ncols(p, in[0].f->db_id, in[0].f->table_id);
+    uint64_t max_rows = p->cfg.compaction_mem_bytes / ((uint64_t)ncols * 10 + 48);
+    if (max_rows < 1)
+        max_rows = 1;
+    if (plan_groups(in, n, p->cfg.compaction_max_file_bytes, max_rows, &starts, &ng) != VG_OK)
         return vg_err_set(e, VG_ENOMEM, "out of memory compacting");
     qsort(in, n, sizeof *in, cfile_by_min); /* plan_groups' order: group members contiguous */
     int rc = VG_OK;
@@ -271,7 +290,7 @@ static cfile *table_files(persist *p, ptable *t, size_t *n)
     for (uint32_t i = 0; v && i < t->n; i++) {
         persist_file *f = t->files[i];
         __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
-        v[(*n)++] = (cfile){f, f->min_time, f->max_time, f->bytes, f->order};
+        v[(*n)++] = (cfile){f, f->min_time, f->max_time, f->bytes, f->order, f->rows};
     }
     return v;
 }

@@ -245,6 +245,8 @@ int persist_open(const persist_config *cfg, persist **out, vg_err *e)
         p->cfg.compaction_max_file_bytes = 100ull << 20;
     if (p->cfg.compaction_min_files == 0)
         p->cfg.compaction_min_files = 10;
+    if (p->cfg.compaction_mem_bytes == 0)
+        p->cfg.compaction_mem_bytes = 512ull << 20;
     pthread_rwlock_init(&p->view_lock, NULL);
     pthread_mutex_init(&p->snap_mu, NULL);
     vg_map_init(&p->tables);

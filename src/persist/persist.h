@@ -49,6 +49,7 @@ typedef struct persist_config {
     uint32_t row_group_rows; /* 0 = 65536 */
     uint64_t compaction_max_file_bytes; /* 0 = 100 MiB */
     uint32_t compaction_min_files;      /* an open day's files merged from this many; 0 = 10 */
+    uint64_t compaction_mem_bytes;      /* rows one merge may decode; 0 = 512 MiB */
 } persist_config;
 
 /* Loads the file list from the catalog and deletes files the catalog does not know

@@ -61,6 +61,7 @@ typedef struct server_config {
     const char *compaction_max_file_bytes;
     const char *compaction_min_files;
     const char *compaction_interval;
+    const char *compaction_mem_bytes;
     bool without_auth;
 } server_config;
 
@@ -102,6 +103,10 @@ static const flag_def flags[] = {
     {"--compaction-min-files", "VIGIL_COMPACTION_MIN_FILES", "10", OFF(compaction_min_files),
      "A day still open is compacted once it has this many files (a closed day as soon "
      "as it has two)"},
+    {"--compaction-mem-bytes", "VIGIL_COMPACTION_MEM_BYTES", "512M", OFF(compaction_mem_bytes),
+     "Memory one compaction merge may use for decoded rows: a day's files are merged in "
+     "groups that fit (files come out smaller than --compaction-max-file-bytes when this "
+     "binds first)"},
     {"--compaction-interval", "VIGIL_COMPACTION_INTERVAL", "10s", OFF(compaction_interval),
      "How often background compaction looks for days to merge, besides after each "
      "snapshot (0 = never in the background; POST /api/v3/compact still works)"},
@@ -281,6 +286,7 @@ typedef struct server {
     uint32_t row_group_rows;
     size_t compaction_max_file_bytes;
     uint32_t compaction_min_files;
+    size_t compaction_mem_bytes;
     int64_t compaction_interval_ns;
     int64_t last_compaction_ns;
     int64_t last_partition; /* gen1 partition of the clock at the last snapshot */
@@ -442,7 +448,8 @@ static int open_persist(server *s, vg_err *e)
                          .seal = seal_buffer, .seal_ctx = s->ig, .gen1_ns = s->gen1_ns,
                          .row_group_rows = s->row_group_rows,
                          .compaction_max_file_bytes = s->compaction_max_file_bytes,
-                         .compaction_min_files = s->compaction_min_files};
+                         .compaction_min_files = s->compaction_min_files,
+                         .compaction_mem_bytes = s->compaction_mem_bytes};
     return persist_open(&pc, &s->persist, e);
 }
 
@@ -680,7 +687,8 @@ static int check_persist_config(server *s)
         parse_u32(c->row_group_rows, "--parquet-row-group-rows", &s->row_group_rows) ||
         parse_size(c->compaction_max_file_bytes, "--compaction-max-file-bytes",
                    &s->compaction_max_file_bytes) ||
-        parse_u32(c->compaction_min_files, "--compaction-min-files", &s->compaction_min_files))
+        parse_u32(c->compaction_min_files, "--compaction-min-files", &s->compaction_min_files) ||
+        parse_mem_size(c->compaction_mem_bytes, "--compaction-mem-bytes", &s->compaction_mem_bytes))
         return -1;
     if (vg_parse_duration(c->compaction_interval, strlen(c->compaction_interval),
                           &s->compaction_interval_ns, &e)) {
