@@ -318,7 +318,7 @@ void http_db_delete(http_server *s, http_req *r, http_resp *out)
     if (!db)
         return;
     vg_err e;
-    int rc = ingest_delete_database(s->cfg.ingest, db, strlen(db), &e);
+    int rc = ingest_delete_database(s->cfg.ingest, db, strlen(db), 0, &e);
     if (rc != VG_OK)
         catalog_error(out, rc, &e);
     else
