@@ -367,7 +367,8 @@ static bool snapshot_due(server *s)
     return true;
 }
 
-/* Expired files are looked for every second. */
+/* Expired files, files of hard-deleted databases and tables, and deletes no file
+ * needs any more are looked for every second. */
 #define RETENTION_TICKS 10
 
 static void *persister_main(void *arg)
@@ -390,6 +391,9 @@ static void *persister_main(void *arg)
             vg_err_clear(&e);
             if (persist_apply_retention(s->persist, vg_now_ns(), &removed, &e) != VG_OK)
                 VG_WARN("server", "retention clean-up failed: %s", e.msg);
+            vg_err_clear(&e);
+            if (persist_purge(s->persist, vg_now_ns(), NULL, &e) != VG_OK)
+                VG_WARN("server", "clean-up of deleted data failed: %s", e.msg);
         }
         int64_t now_mono = vg_mono_ns();
         bool compact = s->compaction_interval_ns > 0 &&
@@ -432,13 +436,20 @@ static int seal_buffer(void *ctx, buffer_chunk ***chunks, size_t *n, uint64_t *w
     return ingest_seal(ctx, chunks, n, wal_seq, e);
 }
 
+static int delete_buffered(void *ctx, const catalog_tombstone *t, uint64_t *wal_seq,
+                           uint64_t *buffered_rows, vg_err *e)
+{
+    return ingest_delete_rows(ctx, t, wal_seq, buffered_rows, e);
+}
+
 static int open_persist(server *s, vg_err *e)
 {
     int rc = store_open(s->root, &s->store, e);
     if (rc != VG_OK)
         return rc;
     persist_config pc = {.cat = s->cat, .wal = s->wal, .buf = s->buf, .store = s->store,
-                         .seal = seal_buffer, .seal_ctx = s->ig, .gen1_ns = s->gen1_ns,
+                         .seal = seal_buffer, .seal_ctx = s->ig, .delete_rows = delete_buffered,
+                         .delete_ctx = s->ig, .gen1_ns = s->gen1_ns,
                          .row_group_rows = s->row_group_rows,
                          .compaction_max_file_bytes = s->compaction_max_file_bytes,
                          .compaction_min_files = s->compaction_min_files};
