@@ -368,7 +368,9 @@ typedef struct tomb_ref {
     int64_t min_time, max_time;
 } tomb_ref;
 
-/* The tombstones of live tables, as references (catalog read lock taken here). */
+/* The tombstones that could go, as references (catalog read lock taken here): those
+ * whose WAL record is persisted. One still in the WAL stays until a snapshot covers
+ * it, so that replaying the record finds it and knows no crash interrupted it. */
 static int list_tombs(persist *p, tomb_ref **out, size_t *n)
 {
     *out = NULL;
@@ -378,10 +380,13 @@ static int list_tombs(persist *p, tomb_ref **out, size_t *n)
     catalog_read_lock(p->cfg.cat);
     uint32_t ndbs;
     catalog_db **dbs = catalog_dbs(p->cfg.cat, &ndbs);
+    uint64_t persisted = catalog_persisted_seq(p->cfg.cat);
     for (uint32_t d = 0; rc == VG_OK && d < ndbs; d++)
         for (uint32_t i = 0; rc == VG_OK && i < dbs[d]->ntables; i++)
             for (uint32_t k = 0; rc == VG_OK && k < dbs[d]->tables[i]->ntombs; k++) {
                 const catalog_tombstone *t = dbs[d]->tables[i]->tombs[k];
+                if (t->wal_seq > persisted)
+                    continue;
                 if (*n == cap) {
                     cap = cap ? cap * 2 : 16;
                     tomb_ref *nv = vg_realloc(*out, cap * sizeof *nv);

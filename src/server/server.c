@@ -60,6 +60,7 @@ typedef struct server_config {
     const char *compaction_max_file_bytes;
     const char *compaction_min_files;
     const char *compaction_interval;
+    const char *hard_delete_default_duration;
     bool without_auth;
 } server_config;
 
@@ -104,6 +105,10 @@ static const flag_def flags[] = {
     {"--compaction-interval", "VIGIL_COMPACTION_INTERVAL", "10s", OFF(compaction_interval),
      "How often background compaction looks for days to merge, besides after each "
      "snapshot (0 = never in the background; POST /api/v3/compact still works)"},
+    {"--hard-delete-default-duration", "VIGIL_HARD_DELETE_DEFAULT_DURATION", "72h",
+     OFF(hard_delete_default_duration),
+     "How long after a delete (hard_delete_at=default, the default) the files of a deleted "
+     "database or table are removed"},
     {"--wal-compression", "VIGIL_WAL_COMPRESSION", "none", OFF(wal_compression),
      "Compress WAL records: 'none' or 'lz4' (about half the WAL bytes, some CPU)"},
     {"--log-filter", "VIGIL_LOG_FILTER", "info", OFF(log_filter),
@@ -281,6 +286,7 @@ typedef struct server {
     size_t compaction_max_file_bytes;
     uint32_t compaction_min_files;
     int64_t compaction_interval_ns;
+    int64_t hard_delete_default_ns;
     int64_t last_compaction_ns;
     int64_t last_partition; /* gen1 partition of the clock at the last snapshot */
     pthread_t persister;
@@ -606,6 +612,7 @@ static int start(server *s, const catalog_limits *lim, int64_t flush_ns, size_t 
     s->started = true;
     http_config hc = {.bind = s->cfg.http_bind, .max_request_bytes = max_body, .cat = s->cat,
                       .ingest = s->ig, .query = s->query, .persist = s->persist,
+                      .hard_delete_default_ns = s->hard_delete_default_ns,
                       .version = VIGIL_VERSION, .revision = VIGIL_REVISION};
     return http_start(&hc, &s->http, e);
 }
@@ -692,6 +699,12 @@ static int check_persist_config(server *s)
     if (vg_parse_duration(c->compaction_interval, strlen(c->compaction_interval),
                           &s->compaction_interval_ns, &e)) {
         fprintf(stderr, "error: --compaction-interval: %s\n", e.msg);
+        return -1;
+    }
+    if (vg_parse_duration(c->hard_delete_default_duration,
+                          strlen(c->hard_delete_default_duration), &s->hard_delete_default_ns,
+                          &e)) {
+        fprintf(stderr, "error: --hard-delete-default-duration: %s\n", e.msg);
         return -1;
     }
     if (s->compaction_min_files < 2) {
