@@ -271,6 +271,7 @@ int persist_delete_rows(persist *p, const catalog_tombstone *t, persist_delete_r
     pthread_rwlock_wrlock(&p->view_lock);
     int rc = p->cfg.delete_rows(p->cfg.delete_ctx, &ts, &res->wal_seq, &res->buffered_rows, e);
     if (rc == VG_OK) {
+        persist_crash_point("delete-logged");
         ts.wal_seq = res->wal_seq;
         rc = commit_tomb(p, &ts, e);
         if (rc != VG_OK) /* the WAL record is durable: a restart records the tombstone */

@@ -124,8 +124,9 @@ int persist_purge(persist *p, int64_t now_ns, persist_purge_result *res, vg_err 
 
 /* Test hook: VIGIL_CRASH_AT=<point> makes the process exit abruptly (_exit, as
  * SIGKILL would) at that point of a snapshot: "files-written", "catalog-committed",
- * "published", "wal-removed", and of a compaction: "compaction-written",
- * "compaction-committed". */
+ * "published", "wal-removed", of a compaction: "compaction-written",
+ * "compaction-committed", and of a row delete: "delete-logged" (WAL record durable,
+ * buffer rewritten, tombstone not committed). */
 
 /* ---- readers ---- */
 
