@@ -1,1 +1,2 @@
-DELETE FROM t WHERE time < '2026-01-01T00:00:00Z' AND host = 'x'
+DELETE FROM cpu WHERE time >= '2026-01-01' AND time < now() - INTERVAL '1d'
+  AND host IN ('a', 'b') AND region = $r
