@@ -1,2 +1,1 @@
-DELETE FROM cpu WHERE time >= '2026-01-01' AND time < now() - INTERVAL '1d'
-  AND host IN ('a', 'b') AND region = $r
+DELETE FROM t WHERE time < '2026-01-01T00:00:00Z' AND host = 'x'
