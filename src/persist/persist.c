@@ -651,7 +651,7 @@ void persist_get_stats(persist *p, persist_stats *out)
 void ptable_drop(persist *p, uint32_t db_id, uint32_t table_id, uint64_t id)
 {
     ptable *t = ptable_get(p, db_id, table_id, false);
-    for (uint32_t i = 0; t && i < t->n; i++) {
+    for (uint32_t i = t ? t->n : 0; i-- > 0;) { /* from the end: hard deletes go last first */
         if (t->files[i]->id != id)
             continue;
         persist_file *f = t->files[i];
