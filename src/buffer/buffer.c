@@ -628,3 +628,151 @@ uint64_t buffer_row_count(buffer *b, uint32_t db_id, uint32_t table_id)
     pthread_mutex_unlock(&t->mu);
     return rows;
 }
+
+void buffer_drop_table(buffer *b, uint32_t db_id, uint32_t table_id)
+{
+    buf_table *t = table_lookup(b, db_id, table_id);
+    if (!t)
+        return;
+    size_t n;
+    pthread_mutex_lock(&t->mu);
+    buffer_chunk **list = table_detach(t, &n);
+    pthread_mutex_unlock(&t->mu);
+    release_list(list, n);
+}
+
+/* ---- row deletes ---- */
+
+typedef struct del_swap {
+    buffer_chunk *old;    /* referenced */
+    buffer_chunk *repl;   /* owned; NULL: every row goes */
+    uint32_t removed;
+} del_swap;
+
+struct buffer_delete {
+    uint32_t db_id;
+    uint32_t table_id;
+    del_swap *swaps;
+    size_t n;
+    uint64_t rows;
+};
+
+/* References to the table's chunks that overlap the range, the active one frozen
+ * first so that every buffered row is in one of them. */
+static int delete_candidates(buf_table *t, const catalog_tombstone *ts, buffer_delete *d)
+{
+    pthread_mutex_lock(&t->mu);
+    int rc = VG_OK;
+    if (t->active && t->active->nrows > 0 && freeze_active(t) != VG_OK)
+        rc = VG_ENOMEM;
+    if (rc == VG_OK && t->nfrozen && !(d->swaps = vg_calloc(t->nfrozen, sizeof *d->swaps)))
+        rc = VG_ENOMEM;
+    for (size_t i = 0; rc == VG_OK && i < t->nfrozen; i++) {
+        buffer_chunk *c = t->frozen[i];
+        if (c->max_time < ts->min_time || c->min_time > ts->max_time)
+            continue;
+        buffer_chunk_ref(c);
+        d->swaps[d->n++].old = c;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+/* Builds the replacement of each chunk with matching rows (the chunks are frozen:
+ * no lock needed). Chunks without a match drop out of the plan. */
+static int delete_replacements(buffer_delete *d, const catalog_tombstone *ts)
+{
+    size_t k = 0;
+    int rc = VG_OK;
+    for (size_t i = 0; i < d->n; i++) {
+        del_swap s = d->swaps[i];
+        uint8_t *drop = rc == VG_OK ? vg_calloc(s.old->nrows ? s.old->nrows : 1, 1) : NULL;
+        if (rc == VG_OK && !drop)
+            rc = VG_ENOMEM;
+        if (rc == VG_OK)
+            rc = buffer_chunk_match(s.old, ts, drop, &s.removed);
+        if (rc == VG_OK && s.removed && s.removed < s.old->nrows &&
+            !(s.repl = buffer_chunk_without(s.old, drop)))
+            rc = VG_ENOMEM;
+        vg_free(drop);
+        if (rc != VG_OK || s.removed == 0) {
+            buffer_chunk_unref(s.old);
+            buffer_chunk_unref(s.repl);
+            continue;
+        }
+        d->rows += s.removed;
+        d->swaps[k++] = s;
+    }
+    d->n = k;
+    return rc;
+}
+
+int buffer_delete_prepare(buffer *b, const catalog_tombstone *ts, buffer_delete **out, vg_err *e)
+{
+    *out = NULL;
+    buffer_delete *d = vg_calloc(1, sizeof *d);
+    if (!d)
+        return vg_err_set(e, VG_ENOMEM, "out of memory deleting rows from the write buffer");
+    d->db_id = ts->db_id;
+    d->table_id = ts->table_id;
+    buf_table *t = table_lookup(b, ts->db_id, ts->table_id);
+    int rc = t ? delete_candidates(t, ts, d) : VG_OK;
+    if (rc == VG_OK)
+        rc = delete_replacements(d, ts);
+    if (rc != VG_OK) {
+        buffer_delete_abort(d);
+        return vg_err_set(e, VG_ENOMEM, "out of memory deleting rows from the write buffer");
+    }
+    *out = d;
+    return VG_OK;
+}
+
+uint64_t buffer_delete_rows(const buffer_delete *d)
+{
+    return d ? d->rows : 0;
+}
+
+void buffer_delete_abort(buffer_delete *d)
+{
+    for (size_t i = 0; d && i < d->n; i++) {
+        buffer_chunk_unref(d->swaps[i].old);
+        buffer_chunk_unref(d->swaps[i].repl);
+    }
+    if (d)
+        vg_free(d->swaps);
+    vg_free(d);
+}
+
+/* Puts the replacement where the old chunk is (same seq, so "later wins" keeps its
+ * order), or takes the old chunk out when every row goes. */
+static void swap_chunk(buf_table *t, del_swap *s)
+{
+    for (size_t i = 0; i < t->nfrozen; i++) {
+        if (t->frozen[i] != s->old)
+            continue;
+        if (s->repl) {
+            t->frozen[i] = s->repl;
+            s->repl = NULL;
+        } else {
+            memmove(t->frozen + i, t->frozen + i + 1, (t->nfrozen - i - 1) * sizeof *t->frozen);
+            t->nfrozen--;
+            if (i < t->nsealed)
+                t->nsealed--;
+        }
+        t->rows -= s->removed;
+        buffer_chunk_unref(s->old); /* the table's reference */
+        return;
+    }
+}
+
+void buffer_delete_commit(buffer *b, buffer_delete *d)
+{
+    buf_table *t = d->n ? table_lookup(b, d->db_id, d->table_id) : NULL;
+    if (t) {
+        pthread_mutex_lock(&t->mu);
+        for (size_t i = 0; i < d->n; i++)
+            swap_chunk(t, &d->swaps[i]);
+        pthread_mutex_unlock(&t->mu);
+    }
+    buffer_delete_abort(d); /* the plan's references, and replacements not used */
+}

@@ -115,6 +115,8 @@ void buffer_chunk_unref(buffer_chunk *c);
 
 /* Drops every chunk of a database (after a delete). Readers' refs stay valid. */
 void buffer_drop_db(buffer *b, uint32_t db_id);
+/* Drops every chunk of one table (after its delete). Readers' refs stay valid. */
+void buffer_drop_table(buffer *b, uint32_t db_id, uint32_t table_id);
 /* Bytes held by all chunks (including those only readers still hold). */
 size_t buffer_mem_bytes(buffer *b);
 /* Total rows held for (db_id, table_id), duplicates included. */
@@ -159,5 +161,29 @@ void buffer_chunk_loaded_finish(buffer_chunk *c);
  * rows may still use a dictionary's address as its identity (query caches keyed by
  * it must not see the address reused). The chunk then has no rows. */
 void buffer_chunk_shed(buffer_chunk *c);
+
+/* ---- row deletes ----
+ *
+ * A delete replaces each chunk holding matching rows by a new frozen chunk without
+ * them (same seq, same place in the table), or takes the chunk out when all its rows
+ * go; readers holding the old chunk keep it. Two steps so that the caller (ingest) can
+ * write its WAL record between them: prepare (can fail, changes nothing), then commit
+ * (cannot fail) or abort. Between the two the caller must keep appends to the table
+ * out (the ingest lock) and no snapshot may be taken (persist serialises them). */
+
+/* Marks in drop[0..nrows) the rows of c that t matches (time in range, every tag
+ * predicate true) and were not marked yet; *n counts them. VG_ENOMEM. */
+int buffer_chunk_match(const buffer_chunk *c, const catalog_tombstone *t, uint8_t *drop,
+                       uint32_t *n);
+/* A new frozen chunk (refs = 1) with the rows of c not marked in drop, in order,
+ * with c's seq, flags and byte accounting; NULL when out of memory. */
+buffer_chunk *buffer_chunk_without(const buffer_chunk *c, const uint8_t *drop);
+
+typedef struct buffer_delete buffer_delete;
+int buffer_delete_prepare(buffer *b, const catalog_tombstone *t, buffer_delete **out, vg_err *e);
+/* Rows (versions, duplicates counted) the plan removes. */
+uint64_t buffer_delete_rows(const buffer_delete *d);
+void buffer_delete_commit(buffer *b, buffer_delete *d);
+void buffer_delete_abort(buffer_delete *d);
 
 #endif /* VIGIL_BUFFER_H */

@@ -528,3 +528,135 @@ void buffer_chunk_shed(buffer_chunk *c)
     }
     c->nrows = 0;
 }
+
+/* ---- row deletes (buffer.h, "row deletes") ---- */
+
+/* Per dictionary id of column col of c: does the value equal one of pred's? */
+static uint8_t *pred_matches(const buffer_chunk *c, const catalog_tomb_pred *pred)
+{
+    const buffer_column *col = pred->col_id < c->ncols ? &c->cols[pred->col_id] : NULL;
+    if (!col || !col->present || col->type != CATALOG_TAG)
+        return vg_calloc(1, 1); /* no value in any row: nothing matches */
+    uint8_t *ok = vg_calloc(col->dict->n ? col->dict->n : 1, 1);
+    for (uint32_t i = 0; ok && i < pred->nvals; i++) {
+        void *hit = vg_map_get(&col->dict->index, pred->vals[i].ptr ? pred->vals[i].ptr : "",
+                               pred->vals[i].len);
+        if (hit)
+            ok[(uintptr_t)hit - 1] = 1;
+    }
+    return ok;
+}
+
+static bool row_matches(const buffer_chunk *c, const catalog_tombstone *t, uint8_t *const *ok,
+                        uint32_t r)
+{
+    int64_t time = c->cols[0].v.i64[r];
+    if (time < t->min_time || time > t->max_time)
+        return false;
+    for (uint32_t p = 0; p < t->npreds; p++) {
+        uint32_t col = t->preds[p].col_id;
+        if (col >= c->ncols || !buffer_is_valid(&c->cols[col], r) ||
+            c->cols[col].type != CATALOG_TAG || !ok[p][c->cols[col].v.ids[r]])
+            return false;
+    }
+    return true;
+}
+
+int buffer_chunk_match(const buffer_chunk *c, const catalog_tombstone *t, uint8_t *drop,
+                       uint32_t *n)
+{
+    *n = 0;
+    if (c->nrows == 0 || c->max_time < t->min_time || c->min_time > t->max_time)
+        return VG_OK;
+    uint8_t **ok = vg_calloc(t->npreds ? t->npreds : 1, sizeof *ok);
+    int rc = ok ? VG_OK : VG_ENOMEM;
+    for (uint32_t p = 0; rc == VG_OK && p < t->npreds; p++)
+        if (!(ok[p] = pred_matches(c, &t->preds[p])))
+            rc = VG_ENOMEM;
+    for (uint32_t r = 0; rc == VG_OK && r < c->nrows; r++) {
+        if (!drop[r] && row_matches(c, t, ok, r)) {
+            drop[r] = 1;
+            (*n)++;
+        }
+    }
+    for (uint32_t p = 0; ok && p < t->npreds; p++)
+        vg_free(ok[p]);
+    vg_free(ok);
+    return rc;
+}
+
+/* Copies the kept rows of one column into the new chunk's (allocated) column. */
+static int copy_kept(buffer_chunk *dst, buffer_column *d, const buffer_chunk *src,
+                     const buffer_column *s, const uint8_t *drop)
+{
+    size_t w = value_width(s->type);
+    uint32_t k = 0;
+    if (s->type == CATALOG_STRING) {
+        size_t bytes = 0;
+        for (uint32_t r = 0; r < src->nrows; r++)
+            if (!drop[r] && get_valid(s, r))
+                bytes += s->v.off[r + 1] - s->v.off[r];
+        if (bytes && reserve_str(dst, d, (uint32_t)bytes) != VG_OK)
+            return VG_ENOMEM;
+    }
+    for (uint32_t r = 0; r < src->nrows; r++) {
+        if (drop[r])
+            continue;
+        bool valid = get_valid(s, r);
+        if (valid)
+            set_valid(d, k);
+        if (s->type == CATALOG_TAG) {
+            d->v.ids[k] = 0;
+            if (valid && dict_intern(dst, d->dict, s->dict->strs[s->v.ids[r]],
+                                     s->dict->lens[s->v.ids[r]], &d->v.ids[k]) != VG_OK)
+                return VG_ENOMEM;
+        } else if (s->type == CATALOG_STRING) {
+            uint32_t len = valid ? s->v.off[r + 1] - s->v.off[r] : 0;
+            d->v.off[k] = (uint32_t)d->str_len;
+            if (len)
+                memcpy(d->str + d->str_len, s->str + s->v.off[r], len);
+            d->str_len += len;
+            d->v.off[k + 1] = (uint32_t)d->str_len;
+        } else {
+            memcpy((char *)d->v.i64 + (size_t)k * w, (const char *)s->v.i64 + (size_t)r * w, w);
+        }
+        k++;
+    }
+    return VG_OK;
+}
+
+buffer_chunk *buffer_chunk_without(const buffer_chunk *src, const uint8_t *drop)
+{
+    uint32_t keep = 0;
+    for (uint32_t r = 0; r < src->nrows; r++)
+        keep += !drop[r];
+    chunk_int *si = chunk_of((buffer_chunk *)src);
+    buffer_chunk *c = chunk_new(si->acct, src->db_id, src->table_id, src->seq, keep ? keep : 1,
+                                src->ncols);
+    if (!c)
+        return NULL;
+    int rc = VG_OK;
+    for (uint32_t i = 0; rc == VG_OK && i < src->ncols; i++) {
+        const buffer_column *s = &src->cols[i];
+        if (!s->present)
+            continue;
+        if (i > 0 && column_alloc(c, &c->cols[i], s->type) != VG_OK)
+            rc = VG_ENOMEM;
+        else
+            rc = copy_kept(c, &c->cols[i], src, s, drop);
+    }
+    if (rc != VG_OK) {
+        chunk_free(c);
+        return NULL;
+    }
+    c->nrows = keep;
+    for (uint32_t r = 0; r < keep; r++) {
+        int64_t t = c->cols[0].v.i64[r];
+        c->min_time = t < c->min_time ? t : c->min_time;
+        c->max_time = t > c->max_time ? t : c->max_time;
+    }
+    c->max_wal_seq = src->max_wal_seq;
+    c->may_have_dups = src->may_have_dups;
+    chunk_freeze(c);
+    return c;
+}

@@ -60,7 +60,11 @@ static void table_free(catalog_table *t)
     for (uint32_t i = 0; i < t->nfiles; i++)
         cat_file_free(t->files[i]);
     vg_free(t->files);
+    for (uint32_t i = 0; i < t->ntombs; i++)
+        catalog_tombstone_free(t->tombs[i]);
+    vg_free(t->tombs);
     vg_map_free(&t->by_name);
+    vg_free(t->orig_name);
     vg_free(t->name);
     vg_free(t);
 }
@@ -125,7 +129,31 @@ int cat_apply_db_delete(catalog *c, catalog_db *db, const char *new_name, size_t
     db->deleted = true;
     db->deleted_at_ns = at_ns;
     c->live_dbs--;
-    c->live_tables -= db->ntables;
+    c->live_tables -= db->ntables - db->deleted_tables;
+    return VG_OK;
+}
+
+/* The table leaves its database's by_name, so the name is free again and queries no
+ * longer find it; the old name stays in orig_name for WAL replay. */
+int cat_apply_table_delete(catalog *c, catalog_table *t, const char *new_name, size_t len,
+                           int64_t at_ns, uint64_t wal_seq)
+{
+    catalog_db *db = catalog_db_get(c, t->db_id);
+    char *nm = vg_strndup(new_name, len);
+    if (!nm || !db) {
+        vg_free(nm);
+        return VG_ENOMEM;
+    }
+    vg_map_del(&db->by_name, t->name, t->name_len);
+    t->orig_name = t->name;
+    t->name = nm;
+    t->name_len = (uint32_t)len;
+    t->deleted = true;
+    t->deleted_at_ns = at_ns;
+    t->deleted_wal_seq = wal_seq;
+    db->deleted_tables++;
+    if (!db->deleted)
+        c->live_tables--;
     return VG_OK;
 }
 
@@ -310,6 +338,18 @@ catalog_db **catalog_dbs(catalog *c, uint32_t *n)
 catalog_table *catalog_table_find(catalog_db *db, const char *name, size_t len)
 {
     return vg_map_get(&db->by_name, name, len);
+}
+
+bool catalog_table_deleted_after(const catalog_db *db, const char *name, size_t len,
+                                 uint64_t wal_seq)
+{
+    for (uint32_t i = 0; db->deleted_tables && i < db->ntables; i++) {
+        const catalog_table *t = db->tables[i];
+        if (t->deleted && t->deleted_wal_seq >= wal_seq && strlen(t->orig_name) == len &&
+            memcmp(t->orig_name, name, len) == 0)
+            return true;
+    }
+    return false;
 }
 
 catalog_column *catalog_column_find(catalog_table *t, const char *name, size_t len)

@@ -41,6 +41,7 @@ typedef struct catalog_column {
 } catalog_column;
 
 typedef struct catalog_file catalog_file;
+typedef struct catalog_tombstone catalog_tombstone;
 
 typedef struct catalog_table {
     uint32_t id; /* dense within its database */
@@ -55,6 +56,17 @@ typedef struct catalog_table {
     catalog_file **files; /* live Parquet files, in order of `order` (files.c) */
     uint32_t nfiles;
     uint32_t files_cap;
+    catalog_tombstone **tombs; /* row deletes still hiding rows of files (tombstones.c) */
+    uint32_t ntombs;
+    uint32_t tombs_cap;
+    /* Soft delete: renamed "<name>-YYYYMMDDTHHMMSS" and out of the database's
+     * by_name; `orig_name` keeps the name it had. WAL records through
+     * `deleted_wal_seq` were written before the delete (replay drops their rows). */
+    bool deleted;
+    int64_t deleted_at_ns;
+    uint64_t deleted_wal_seq;
+    char *orig_name;
+    int64_t hard_delete_at_ns; /* files removed from then on; 0 = never */
 } catalog_table;
 
 typedef struct catalog_db {
@@ -64,6 +76,8 @@ typedef struct catalog_db {
     bool deleted;
     int64_t deleted_at_ns;
     int64_t retention_ns; /* 0 = keep forever */
+    int64_t hard_delete_at_ns; /* once deleted: files removed from then on; 0 = never */
+    uint32_t deleted_tables;   /* how many of its tables are deleted */
     catalog_table **tables; /* indexed by table id */
     uint32_t ntables;
     uint32_t tables_cap;
@@ -99,7 +113,12 @@ catalog_db *catalog_db_find(catalog *c, const char *name, size_t len);
 catalog_db *catalog_db_get(catalog *c, uint32_t id);
 /* All databases (deleted ones included), in id order. */
 catalog_db **catalog_dbs(catalog *c, uint32_t *n);
+/* A live table by name (deleted tables are not found). */
 catalog_table *catalog_table_find(catalog_db *db, const char *name, size_t len);
+/* True when a table of db named `name` was deleted after WAL record wal_seq was
+ * written (so that record's rows of `name` belong to the deleted table). */
+bool catalog_table_deleted_after(const catalog_db *db, const char *name, size_t len,
+                                 uint64_t wal_seq);
 catalog_column *catalog_column_find(catalog_table *t, const char *name, size_t len);
 uint32_t catalog_live_db_count(catalog *c);
 uint32_t catalog_table_count(catalog *c); /* over live databases */
@@ -121,6 +140,9 @@ int catalog_db_create(catalog *c, const char *name, size_t len, int64_t retentio
 /* Soft delete: renamed "<name>-YYYYMMDDTHHMMSS", marked deleted, name free again. */
 int catalog_db_delete(catalog *c, catalog_db *db, vg_err *e);
 int catalog_db_set_retention(catalog *c, catalog_db *db, int64_t retention_ns, vg_err *e);
+/* When the files of a deleted database are removed (0 = never). VG_EINVAL for a live
+ * database. */
+int catalog_db_set_hard_delete(catalog *c, catalog_db *db, int64_t at_ns, vg_err *e);
 /* Creates a table with its `time` column (id 0). VG_ELIMIT with Core's message
  * "Update to schema would exceed number of tables limit: attempted to create table
  * but already have N table(s) (limit: M)". */
@@ -131,6 +153,14 @@ int catalog_table_create(catalog *c, catalog_db *db, const char *name, size_t le
  * would exceed number of columns per table limit of N columns". */
 int catalog_column_add(catalog *c, catalog_table *t, const char *name, size_t len,
                        catalog_type type, catalog_column **out, vg_err *e);
+
+/* Soft-deletes a table: renamed "<name>-YYYYMMDDTHHMMSS", out of lookups by name (the
+ * name is free again), its id kept. wal_seq: the last WAL record written before the
+ * delete. VG_EEXISTS when already deleted, VG_ENOTFOUND in a deleted database. */
+int catalog_table_delete(catalog *c, catalog_table *t, uint64_t wal_seq, vg_err *e);
+/* When the files of a deleted table are removed (0 = never). VG_EINVAL for a live
+ * table. */
+int catalog_table_set_hard_delete(catalog *c, catalog_table *t, int64_t at_ns, vg_err *e);
 
 /* Makes every queued mutation durable (append + fsync). No-op when nothing queued. */
 int catalog_commit(catalog *c, vg_err *e);
@@ -191,5 +221,51 @@ int catalog_set_persisted_seq(catalog *c, uint64_t seq, vg_err *e);
 uint64_t catalog_persisted_seq(catalog *c);
 /* Stats of column col_id in f, or NULL. */
 const catalog_col_stats *catalog_file_stats(const catalog_file *f, uint32_t col_id);
+
+/* ---- row deletes (tombstones.c) ----
+ *
+ * `DELETE FROM t WHERE ...` becomes a tombstone: a time range and tag predicates. The
+ * write buffer applies it at once (ingest rewrites the chunks); files written before
+ * the delete keep their rows, and readers skip those the tombstone matches, until
+ * compaction rewrites the files without them and the tombstone is dropped. */
+
+/* A tag predicate: the row's value of tag column col_id is one of vals (a row
+ * without a value for it does not match). */
+typedef struct catalog_tomb_pred {
+    uint32_t col_id;
+    uint32_t nvals;
+    vg_str *vals;
+} catalog_tomb_pred;
+
+struct catalog_tombstone {
+    /* A file id reserved for the tombstone (catalog_file_id_next): it hides rows of
+     * the table's files with a smaller id, i.e. files written before the delete. */
+    uint64_t id;
+    uint32_t db_id;
+    uint32_t table_id;
+    uint64_t wal_seq;  /* the WAL record of the delete (0 = none) */
+    int64_t min_time;  /* inclusive */
+    int64_t max_time;  /* inclusive */
+    uint32_t npreds;   /* all must match */
+    catalog_tomb_pred *preds;
+};
+
+/* Adds a tombstone (deep copy) to its table. Write lock; queued until commit.
+ * VG_ENOTFOUND for an unknown database or table, VG_EINVAL for a predicate on a
+ * column that is not a tag. Later file ids are above t->id. */
+int catalog_tombstone_add(catalog *c, const catalog_tombstone *t, vg_err *e);
+/* Drops a tombstone of table t by id (VG_ENOTFOUND if none). Write lock; queued. */
+int catalog_tombstone_remove(catalog *c, catalog_table *t, uint64_t id, vg_err *e);
+/* The tombstone of t made by WAL record wal_seq, or NULL. */
+const catalog_tombstone *catalog_tombstone_by_wal(const catalog_table *t, uint64_t wal_seq);
+
+/* The tombstone as bytes (the body of its catalog op, also carried by ingest's
+ * delete WAL records): encoded_size, then encode into that many bytes. */
+size_t catalog_tombstone_encoded_size(const catalog_tombstone *t);
+void catalog_tombstone_encode(const catalog_tombstone *t, uint8_t *out);
+/* Decodes exactly n bytes into a new tombstone (catalog_tombstone_free).
+ * VG_ECORRUPT when they are not one, VG_ENOMEM. */
+int catalog_tombstone_decode(const void *p, size_t n, catalog_tombstone **out);
+void catalog_tombstone_free(catalog_tombstone *t);
 
 #endif /* VIGIL_CATALOG_H */

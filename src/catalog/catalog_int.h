@@ -3,7 +3,8 @@
  *
  * catalog.c owns the object graph (apply functions used by both the public
  * mutations and log replay), mutate.c the validated public mutations, log.c the
- * on-disk log (framing, op encoding, replay, commit), names.c the naming rules.
+ * on-disk log (framing, op encoding, replay, commit), names.c the naming rules,
+ * files.c the persisted files, tombstones.c the row deletes.
  */
 #ifndef VIGIL_CATALOG_INT_H
 #define VIGIL_CATALOG_INT_H
@@ -34,6 +35,12 @@ typedef enum cat_op {
     CAT_OP_FILE_ADD = 10,
     CAT_OP_FILE_REMOVE = 11,
     CAT_OP_PERSISTED = 12,
+    /* deletes: 13-19 */
+    CAT_OP_TOMB_ADD = 13,
+    CAT_OP_TOMB_REMOVE = 14,
+    CAT_OP_TABLE_DELETE = 15,
+    CAT_OP_DB_HARD_DELETE = 16,
+    CAT_OP_TABLE_HARD_DELETE = 17,
 } cat_op;
 
 struct catalog {
@@ -71,6 +78,8 @@ int cat_apply_table_create(catalog *c, catalog_db *db, const char *name, size_t 
                            catalog_table **out);
 int cat_apply_column_add(catalog *c, catalog_table *t, const char *name, size_t len,
                          catalog_type type, catalog_column **out);
+int cat_apply_table_delete(catalog *c, catalog_table *t, const char *new_name, size_t len,
+                           int64_t at_ns, uint64_t wal_seq);
 void cat_free_objects(catalog *c);
 
 /* ---- files.c ---- */
@@ -78,6 +87,15 @@ int cat_apply_file_add(catalog *c, const catalog_file *f, catalog_file **out);
 /* Takes the file out of t's list; returns it (caller frees) or NULL. */
 catalog_file *cat_apply_file_remove(catalog_table *t, uint64_t id);
 void cat_file_free(catalog_file *f);
+
+/* ---- tombstones.c ---- */
+/* Adds a deep copy of src to its table; VG_ENOTFOUND for an unknown table. */
+int cat_apply_tomb_add(catalog *c, const catalog_tombstone *src, catalog_tombstone **out);
+/* Takes the tombstone out of t's list; returns it (caller frees) or NULL. */
+catalog_tombstone *cat_apply_tomb_remove(catalog_table *t, uint64_t id);
+/* Decodes one tombstone from the start of p[0..n) (catalog_tombstone_free), telling
+ * how many bytes it took. VG_ECORRUPT, VG_ENOMEM. */
+int cat_tomb_decode_prefix(const void *p, size_t n, catalog_tombstone **out, size_t *used);
 
 /* ---- log.c ---- */
 /* Replays the log file (already open in c->fd), cutting a torn tail. */
@@ -96,6 +114,11 @@ size_t cat_file_op_size(const catalog_file *f);
 void cat_queue_file_add(catalog *c, const catalog_file *f);
 void cat_queue_file_remove(catalog *c, const catalog_file *f);
 void cat_queue_persisted(catalog *c, uint64_t seq);
+void cat_queue_tomb_add(catalog *c, const catalog_tombstone *t);
+void cat_queue_tomb_remove(catalog *c, const catalog_tombstone *t);
+void cat_queue_table_delete(catalog *c, const catalog_table *t);
+void cat_queue_db_hard_delete(catalog *c, const catalog_db *db);
+void cat_queue_table_hard_delete(catalog *c, const catalog_table *t);
 /* Encoded size of one op of the given kind carrying a name of name_len bytes. */
 size_t cat_op_size(cat_op op, size_t name_len);
 void cat_queue_init(vg_buf *b);

@@ -99,9 +99,11 @@ int cat_apply_file_add(catalog *c, const catalog_file *src, catalog_file **out)
     return VG_OK;
 }
 
+/* Searches from the end: a hard delete removes a table's files last first, which makes
+ * each removal O(1). */
 catalog_file *cat_apply_file_remove(catalog_table *t, uint64_t id)
 {
-    for (uint32_t i = 0; i < t->nfiles; i++) {
+    for (uint32_t i = t->nfiles; i-- > 0;) {
         if (t->files[i]->id != id)
             continue;
         catalog_file *f = t->files[i];
@@ -137,7 +139,7 @@ int catalog_file_add(catalog *c, const catalog_file *f, vg_err *e)
 int catalog_file_remove(catalog *c, catalog_table *t, uint64_t id, vg_err *e)
 {
     catalog_file *f = NULL;
-    for (uint32_t i = 0; i < t->nfiles && !f; i++)
+    for (uint32_t i = t->nfiles; i-- > 0 && !f;)
         if (t->files[i]->id == id)
             f = t->files[i];
     if (!f)

@@ -95,6 +95,11 @@ size_t cat_op_size(cat_op op, size_t name_len)
     case CAT_OP_FILE_ADD: /* cat_file_op_size */
     case CAT_OP_FILE_REMOVE: return 1 + 8 + 4 + 4;
     case CAT_OP_PERSISTED: return 1 + 8;
+    case CAT_OP_TOMB_ADD: /* 1 + catalog_tombstone_encoded_size */
+    case CAT_OP_TOMB_REMOVE: return 1 + 8 + 4 + 4;
+    case CAT_OP_TABLE_DELETE: return 1 + 4 + 4 + 8 + 8 + str;
+    case CAT_OP_DB_HARD_DELETE: return 1 + 4 + 8;
+    case CAT_OP_TABLE_HARD_DELETE: return 1 + 4 + 4 + 8;
     }
     return 0;
 }
@@ -230,6 +235,55 @@ void cat_queue_persisted(catalog *c, uint64_t seq)
 {
     put_u8(&c->pending, CAT_OP_PERSISTED);
     put_u64(&c->pending, seq);
+    c->npending++;
+}
+
+/* ---- deletes (kind 13-17) ---- */
+
+void cat_queue_tomb_add(catalog *c, const catalog_tombstone *t)
+{
+    size_t n = catalog_tombstone_encoded_size(t);
+    put_u8(&c->pending, CAT_OP_TOMB_ADD);
+    /* the room was reserved: the buffer does not move */
+    catalog_tombstone_encode(t, (uint8_t *)c->pending.data + c->pending.len);
+    c->pending.len += n;
+    c->npending++;
+}
+
+void cat_queue_tomb_remove(catalog *c, const catalog_tombstone *t)
+{
+    put_u8(&c->pending, CAT_OP_TOMB_REMOVE);
+    put_u64(&c->pending, t->id);
+    put_u32(&c->pending, t->db_id);
+    put_u32(&c->pending, t->table_id);
+    c->npending++;
+}
+
+void cat_queue_table_delete(catalog *c, const catalog_table *t)
+{
+    put_u8(&c->pending, CAT_OP_TABLE_DELETE);
+    put_u32(&c->pending, t->db_id);
+    put_u32(&c->pending, t->id);
+    put_u64(&c->pending, (uint64_t)t->deleted_at_ns);
+    put_u64(&c->pending, t->deleted_wal_seq);
+    put_str(&c->pending, t->name, t->name_len);
+    c->npending++;
+}
+
+void cat_queue_db_hard_delete(catalog *c, const catalog_db *db)
+{
+    put_u8(&c->pending, CAT_OP_DB_HARD_DELETE);
+    put_u32(&c->pending, db->id);
+    put_u64(&c->pending, (uint64_t)db->hard_delete_at_ns);
+    c->npending++;
+}
+
+void cat_queue_table_hard_delete(catalog *c, const catalog_table *t)
+{
+    put_u8(&c->pending, CAT_OP_TABLE_HARD_DELETE);
+    put_u32(&c->pending, t->db_id);
+    put_u32(&c->pending, t->id);
+    put_u64(&c->pending, (uint64_t)t->hard_delete_at_ns);
     c->npending++;
 }
 
@@ -584,6 +638,97 @@ static int replay_persisted(replay *rp, reader *r)
     return VG_OK;
 }
 
+/* The table of an op, or NULL after recording the corruption. */
+static catalog_table *replay_table(replay *rp, uint32_t db_id, uint32_t table_id)
+{
+    catalog_db *db = replay_db(rp, db_id);
+    if (!db)
+        return NULL;
+    if (table_id >= db->ntables) {
+        corrupt(rp, "unknown table id %u in database id %u", table_id, db_id);
+        return NULL;
+    }
+    return db->tables[table_id];
+}
+
+static int replay_tomb_add(replay *rp, reader *r)
+{
+    /* The tombstone's own encoding runs to the end of the record or the next op:
+     * decode it from the rest, then advance by its size. */
+    catalog_tombstone *t = NULL;
+    size_t used = 0;
+    int rc = cat_tomb_decode_prefix(r->p, r->n, &t, &used);
+    if (rc == VG_ENOMEM)
+        return oom(rp);
+    if (rc != VG_OK)
+        return corrupt(rp, "truncated or malformed tombstone");
+    take(r, used);
+    catalog_tombstone *added;
+    int arc = cat_apply_tomb_add(rp->c, t, &added);
+    catalog_tombstone_free(t);
+    if (arc == VG_ENOTFOUND)
+        return corrupt(rp, "tombstone of unknown table");
+    return arc == VG_OK ? VG_OK : oom(rp);
+}
+
+static int replay_tomb_remove(replay *rp, reader *r)
+{
+    uint64_t id = get_u64(r);
+    uint32_t db_id = get_u32(r), table_id = get_u32(r);
+    if (r->bad)
+        return corrupt(rp, "truncated tombstone change");
+    catalog_table *t = replay_table(rp, db_id, table_id);
+    if (!t)
+        return VG_ECORRUPT;
+    catalog_tombstone *gone = cat_apply_tomb_remove(t, id);
+    if (!gone)
+        return corrupt(rp, "removal of unknown tombstone %llu", (unsigned long long)id);
+    catalog_tombstone_free(gone);
+    return VG_OK;
+}
+
+static int replay_table_delete(replay *rp, reader *r)
+{
+    uint32_t db_id = get_u32(r), table_id = get_u32(r), len;
+    int64_t at = (int64_t)get_u64(r);
+    uint64_t wal_seq = get_u64(r);
+    const char *name = get_str(r, &len);
+    if (r->bad)
+        return corrupt(rp, "truncated table change");
+    catalog_table *t = replay_table(rp, db_id, table_id);
+    if (!t)
+        return VG_ECORRUPT;
+    if (t->deleted)
+        return corrupt(rp, "table id %u of database id %u deleted twice", table_id, db_id);
+    return cat_apply_table_delete(rp->c, t, name, len, at, wal_seq) == VG_OK ? VG_OK : oom(rp);
+}
+
+static int replay_db_hard_delete(replay *rp, reader *r)
+{
+    uint32_t id = get_u32(r);
+    int64_t at = (int64_t)get_u64(r);
+    if (r->bad)
+        return corrupt(rp, "truncated database change");
+    catalog_db *db = replay_db(rp, id);
+    if (!db)
+        return VG_ECORRUPT;
+    db->hard_delete_at_ns = at;
+    return VG_OK;
+}
+
+static int replay_table_hard_delete(replay *rp, reader *r)
+{
+    uint32_t db_id = get_u32(r), table_id = get_u32(r);
+    int64_t at = (int64_t)get_u64(r);
+    if (r->bad)
+        return corrupt(rp, "truncated table change");
+    catalog_table *t = replay_table(rp, db_id, table_id);
+    if (!t)
+        return VG_ECORRUPT;
+    t->hard_delete_at_ns = at;
+    return VG_OK;
+}
+
 static int replay_op(replay *rp, reader *r)
 {
     uint8_t kind = get_u8(r);
@@ -599,6 +744,11 @@ static int replay_op(replay *rp, reader *r)
     case CAT_OP_FILE_ADD: return replay_file_add(rp, r);
     case CAT_OP_FILE_REMOVE: return replay_file_remove(rp, r);
     case CAT_OP_PERSISTED: return replay_persisted(rp, r);
+    case CAT_OP_TOMB_ADD: return replay_tomb_add(rp, r);
+    case CAT_OP_TOMB_REMOVE: return replay_tomb_remove(rp, r);
+    case CAT_OP_TABLE_DELETE: return replay_table_delete(rp, r);
+    case CAT_OP_DB_HARD_DELETE: return replay_db_hard_delete(rp, r);
+    case CAT_OP_TABLE_HARD_DELETE: return replay_table_hard_delete(rp, r);
     }
     return corrupt(rp, "unknown change kind %u (written by a newer Vigil?)", kind);
 }

@@ -121,6 +121,8 @@ int catalog_column_add(catalog *c, catalog_table *t, const char *name, size_t le
         return vg_err_set(e, VG_EINTERNAL, "table '%s' has no database", t->name);
     if (db->deleted)
         return refuse_deleted(db, e);
+    if (t->deleted)
+        return vg_err_set(e, VG_ENOTFOUND, "table '%s' has been deleted", t->name);
     if (is_reserved_column(name, len))
         return vg_err_set(e, VG_EINVAL, "'%.*s' is a reserved column", (int)len, name);
     int rc = check_name("column", name, len, e);
@@ -145,5 +147,53 @@ int catalog_column_add(catalog *c, catalog_table *t, const char *name, size_t le
     cat_queue_column_add(c, t, col);
     if (out)
         *out = col;
+    return VG_OK;
+}
+
+int catalog_db_set_hard_delete(catalog *c, catalog_db *db, int64_t at_ns, vg_err *e)
+{
+    if (!db->deleted)
+        return vg_err_set(e, VG_EINVAL, "database '%s' is not deleted: delete it first",
+                          db->name);
+    int rc = cat_queue_reserve(c, cat_op_size(CAT_OP_DB_HARD_DELETE, 0), e);
+    if (rc != VG_OK)
+        return rc;
+    db->hard_delete_at_ns = at_ns;
+    cat_queue_db_hard_delete(c, db);
+    return VG_OK;
+}
+
+int catalog_table_delete(catalog *c, catalog_table *t, uint64_t wal_seq, vg_err *e)
+{
+    catalog_db *db = catalog_db_get(c, t->db_id);
+    if (VG_NEVER(!db))
+        return vg_err_set(e, VG_EINTERNAL, "table '%s' has no database", t->name);
+    if (db->deleted)
+        return refuse_deleted(db, e);
+    if (t->deleted)
+        return vg_err_set(e, VG_EEXISTS, "table '%s' is already deleted", t->name);
+    int64_t now = vg_now_ns();
+    size_t len;
+    char *new_name = cat_deleted_name(t->name, t->name_len, now, &len);
+    if (!new_name)
+        return vg_err_set(e, VG_ENOMEM, "out of memory deleting table '%s'", t->name);
+    int rc = cat_queue_reserve(c, cat_op_size(CAT_OP_TABLE_DELETE, len), e);
+    if (rc == VG_OK && cat_apply_table_delete(c, t, new_name, len, now, wal_seq) != VG_OK)
+        rc = vg_err_set(e, VG_ENOMEM, "out of memory deleting table '%s'", t->name);
+    if (rc == VG_OK)
+        cat_queue_table_delete(c, t);
+    vg_free(new_name);
+    return rc;
+}
+
+int catalog_table_set_hard_delete(catalog *c, catalog_table *t, int64_t at_ns, vg_err *e)
+{
+    if (!t->deleted)
+        return vg_err_set(e, VG_EINVAL, "table '%s' is not deleted: delete it first", t->name);
+    int rc = cat_queue_reserve(c, cat_op_size(CAT_OP_TABLE_HARD_DELETE, 0), e);
+    if (rc != VG_OK)
+        return rc;
+    t->hard_delete_at_ns = at_ns;
+    cat_queue_table_hard_delete(c, t);
     return VG_OK;
 }

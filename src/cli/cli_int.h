@@ -109,6 +109,7 @@ int cli_create_database(const cli_args *a);
 int cli_show_databases(const cli_args *a);
 int cli_update_database(const cli_args *a);
 int cli_delete_database(const cli_args *a);
+int cli_delete_table(const cli_args *a);
 int cli_flush(const cli_args *a);
 
 /* Option lists of the commands above (for the table in main.c). */
@@ -119,6 +120,7 @@ extern const cli_opt *const cli_create_database_opts[];
 extern const cli_opt *const cli_show_databases_opts[];
 extern const cli_opt *const cli_update_database_opts[];
 extern const cli_opt *const cli_delete_database_opts[];
+extern const cli_opt *const cli_delete_table_opts[];
 
 /* Appends all of standard input to b. CLI_EXIT_OK or a failure exit code. */
 int cli_read_stdin(vg_buf *b);

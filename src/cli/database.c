@@ -1,5 +1,6 @@
-/* cli/database.c: `vigil create|show|update|delete database(s)`, over
- * /api/v3/configure/database. Messages on success are Core's, word for word. */
+/* cli/database.c: `vigil create|show|update|delete database(s)` over
+ * /api/v3/configure/database, and `vigil delete table` over /api/v3/configure/table.
+ * Messages on success are Core's, word for word. */
 #include "cli_int.h"
 
 #include <string.h>
@@ -35,8 +36,17 @@ const cli_opt *const cli_show_databases_opts[] = {
 const cli_opt *const cli_update_database_opts[] = {
     &cli_opt_host, &cli_opt_token, &cli_opt_database, &opt_retention_update, NULL,
 };
+static const cli_opt opt_hard_delete = {
+    .name = "hard-delete",
+    .metavar = "WHEN",
+    .help = "When the data files are removed: now, never, default (after the server's "
+            "--hard-delete-default-duration, 72h) or an RFC 3339 time [default: default]",
+};
 const cli_opt *const cli_delete_database_opts[] = {
-    &cli_opt_host, &cli_opt_token, &cli_opt_database, &opt_yes, NULL,
+    &cli_opt_host, &cli_opt_token, &cli_opt_database, &opt_hard_delete, &opt_yes, NULL,
+};
+const cli_opt *const cli_delete_table_opts[] = {
+    &cli_opt_host, &cli_opt_token, &cli_opt_database, &opt_hard_delete, &opt_yes, NULL,
 };
 
 /* Checks a duration here, so a typo gets a precise message before any request. */
@@ -141,33 +151,91 @@ int cli_update_database(const cli_args *a)
     return rc;
 }
 
+/* Checks --hard-delete here, so a typo gets a precise message before any request. */
+static bool valid_hard_delete(const cli_args *a, const char *when)
+{
+    int64_t ns;
+    vg_err e = {0};
+    if (!when || !strcmp(when, "now") || !strcmp(when, "never") || !strcmp(when, "default") ||
+        vg_parse_timestamp(when, strlen(when), &ns, &e) == VG_OK)
+        return true;
+    cli_usage_error(a->cmd, "bad --hard-delete '%s': expected now, never, default or an RFC 3339 "
+                    "time", when);
+    return false;
+}
+
+/* Sends DELETE path?db=..[&table=..][&hard_delete_at=..]; the HTTP status, or -1. */
+static int send_delete(const cli_args *a, const char *path, const char *db, const char *table,
+                       client_response *r)
+{
+    client *c = cli_connect(a);
+    if (!c)
+        return -1;
+    vg_buf q;
+    vg_buf_init(&q);
+    client_query_add(&q, "db", db);
+    if (table)
+        client_query_add(&q, "table", table);
+    const char *when = cli_get(a, "hard-delete");
+    if (when)
+        client_query_add(&q, "hard_delete_at", when);
+    client_request req = {.method = "DELETE", .path = path, .query = q.data};
+    int rc = q.oom ? cli_fail("out of memory") : cli_send(c, &req, r);
+    vg_buf_free(&q);
+    client_free(c);
+    return rc == CLI_EXIT_OK ? r->status : -1;
+}
+
 int cli_delete_database(const cli_args *a)
 {
     const char *db = cli_database_arg(a);
-    if (!db)
+    if (!db || !valid_hard_delete(a, cli_get(a, "hard-delete")))
         return CLI_EXIT_USAGE;
     char question[VG_LIMIT_DB_NAME_BYTES + 64];
     snprintf(question, sizeof question, "Are you sure you want to delete \"%s\"?", db);
     if (!cli_confirm(cli_flag(a, "yes"), question))
         return cli_fail("Cannot proceed without confirmation");
-    client *c = cli_connect(a);
-    if (!c)
-        return CLI_EXIT_USAGE;
-    vg_buf q;
-    vg_buf_init(&q);
-    client_query_add(&q, "db", db);
-    client_request req = {
-        .method = "DELETE", .path = "/api/v3/configure/database", .query = q.data};
     client_response r;
     client_response_init(&r);
-    int rc = q.oom ? cli_fail("out of memory") : cli_send(c, &req, &r);
-    if (rc == CLI_EXIT_OK && ok_status(r.status))
+    int status = send_delete(a, "/api/v3/configure/database", db, NULL, &r);
+    int rc = CLI_EXIT_FAIL;
+    if (ok_status(status)) {
         printf("Database \"%s\" deleted successfully\n", db);
-    else if (rc == CLI_EXIT_OK)
+        rc = CLI_EXIT_OK;
+    } else if (status > 0) {
         rc = cli_server_error(&r, "cannot delete database \"%s\"", db);
+    }
     client_response_free(&r);
-    vg_buf_free(&q);
-    client_free(c);
+    return rc;
+}
+
+int cli_delete_table(const cli_args *a)
+{
+    const char *db = cli_get(a, "database");
+    if (!db || !*db)
+        return cli_usage_error(a->cmd, "no database given: pass --database/-d or set "
+                                       "VIGIL_DATABASE_NAME");
+    if (a->npos < 1 || !*a->pos[0])
+        return cli_usage_error(a->cmd, "no table name given");
+    const char *table = a->pos[0];
+    if (!valid_hard_delete(a, cli_get(a, "hard-delete")))
+        return CLI_EXIT_USAGE;
+    char question[1100];
+    snprintf(question, sizeof question,
+             "Are you sure you want to delete table \"%.511s\".\"%.511s\"?", db, table);
+    if (!cli_confirm(cli_flag(a, "yes"), question))
+        return cli_fail("Cannot proceed without confirmation");
+    client_response r;
+    client_response_init(&r);
+    int status = send_delete(a, "/api/v3/configure/table", db, table, &r);
+    int rc = CLI_EXIT_FAIL;
+    if (ok_status(status)) {
+        printf("Table \"%s\".\"%s\" deleted successfully\n", db, table);
+        rc = CLI_EXIT_OK;
+    } else if (status > 0) {
+        rc = cli_server_error(&r, "cannot delete table \"%s\".\"%s\"", db, table);
+    }
+    client_response_free(&r);
     return rc;
 }
 

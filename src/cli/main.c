@@ -94,10 +94,26 @@ const cli_command cli_commands[] = {
         .usage = "delete database [OPTIONS] <NAME>",
         .max_positional = 1,
         .summary = "Delete a database",
-        .details = "The database is soft-deleted: it is renamed and its name is free again.\n"
+        .details = "The database is soft-deleted at once: it is renamed and its name is free\n"
+                   "again. Its Parquet files are removed at --hard-delete: now, never, or by\n"
+                   "default after the server's --hard-delete-default-duration (72h).\n"
                    "On a terminal you are asked to confirm unless --yes is given.",
         .opts = cli_delete_database_opts,
         .run = cli_delete_database,
+    },
+    {
+        .group = "delete",
+        .name = "table",
+        .usage = "delete table [OPTIONS] --database <NAME> <TABLE>",
+        .max_positional = 1,
+        .summary = "Delete a table",
+        .details = "The table is soft-deleted at once: it is renamed and its name is free\n"
+                   "again. Its Parquet files are removed at --hard-delete: now, never, or by\n"
+                   "default after the server's --hard-delete-default-duration (72h). To\n"
+                   "delete some rows only, use SQL: vigil query \"DELETE FROM t WHERE ...\".\n"
+                   "On a terminal you are asked to confirm unless --yes is given.",
+        .opts = cli_delete_table_opts,
+        .run = cli_delete_table,
     },
     {0},
 };

@@ -1,6 +1,12 @@
 /*
- * http/admin.c: health, ping, and database management
- * (/api/v3/configure/database and its retention_period sub-resource).
+ * http/admin.c: health, ping, database management (/api/v3/configure/database and
+ * its retention_period sub-resource) and table deletes (/api/v3/configure/table).
+ *
+ * Deletes are soft, as in Core: the database or table is renamed and its name is free
+ * again at once; its files go at `hard_delete_at` (never, now, default = now +
+ * --hard-delete-default-duration, or an RFC 3339 time). `hard_delete=true` is a
+ * shorthand for `hard_delete_at=now`. With `now`, the files are removed before the
+ * answer (persist_purge); later times are handled by the server's background pass.
  */
 #include "http_int.h"
 
@@ -312,17 +318,82 @@ static const char *required_db_arg(http_req *r, http_resp *out)
     return db;
 }
 
+/* When the files of a deleted database or table go: 0 = never. Answers a 400 itself. */
+static int hard_delete_time(http_server *s, http_req *r, int64_t *at, http_resp *out)
+{
+    bool now_flag;
+    if (http_bool_arg(r, "hard_delete", false, &now_flag, out) != VG_OK)
+        return VG_EINVAL;
+    const char *when = http_arg(r, "hard_delete_at");
+    int64_t now = vg_now_ns();
+    vg_err e;
+    if (now_flag || (when && strcmp(when, "now") == 0))
+        *at = now;
+    else if (!when || strcmp(when, "default") == 0)
+        *at = now + s->cfg.hard_delete_default_ns;
+    else if (strcmp(when, "never") == 0)
+        *at = 0;
+    else if (vg_parse_timestamp(when, strlen(when), at, &e) != VG_OK) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "serde error: invalid hard_delete_at '%.64s': expected never, "
+                 "now, default or an RFC 3339 time", when);
+        http_resp_text(out, 400, msg);
+        return VG_EINVAL;
+    }
+    if (*at != 0 && *at < 1)
+        *at = 1; /* a time before 1970 still means "at once" */
+    return VG_OK;
+}
+
+/* Removes the files of whatever is due now, so a hard delete is done when answered. */
+static void purge_now(http_server *s, int64_t at)
+{
+    if (!s->cfg.persist || at == 0 || at > vg_now_ns())
+        return;
+    vg_err e;
+    vg_err_clear(&e);
+    if (persist_purge(s->cfg.persist, vg_now_ns(), NULL, &e) != VG_OK)
+        VG_WARN("http", "hard delete: files not removed yet (the background pass retries): %s",
+                e.msg);
+}
+
 void http_db_delete(http_server *s, http_req *r, http_resp *out)
+{
+    const char *db = required_db_arg(r, out);
+    int64_t at;
+    if (!db || hard_delete_time(s, r, &at, out) != VG_OK)
+        return;
+    vg_err e;
+    int rc = ingest_delete_database(s->cfg.ingest, db, strlen(db), at, &e);
+    if (rc != VG_OK) {
+        catalog_error(out, rc, &e);
+        return;
+    }
+    purge_now(s, at);
+    out->status = 200;
+}
+
+void http_table_delete(http_server *s, http_req *r, http_resp *out)
 {
     const char *db = required_db_arg(r, out);
     if (!db)
         return;
+    const char *table = http_arg(r, "table");
+    if (!table) {
+        http_resp_text(out, 400, "serde error: missing field `table`");
+        return;
+    }
+    int64_t at;
+    if (hard_delete_time(s, r, &at, out) != VG_OK)
+        return;
     vg_err e;
-    int rc = ingest_delete_database(s->cfg.ingest, db, strlen(db), &e);
-    if (rc != VG_OK)
+    int rc = ingest_delete_table(s->cfg.ingest, db, table, at, &e);
+    if (rc != VG_OK) {
         catalog_error(out, rc, &e);
-    else
-        out->status = 200;
+        return;
+    }
+    purge_now(s, at);
+    out->status = 200;
 }
 
 void http_db_retention_set(http_server *s, http_req *r, http_resp *out)

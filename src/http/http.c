@@ -31,13 +31,16 @@ static const http_route routes[] = {
     {"POST", "/api/v3/configure/database", http_db_create, PERM_ADMIN, true},
     {"PUT", "/api/v3/configure/database", http_db_update, PERM_ADMIN, true},
     {"DELETE", "/api/v3/configure/database", http_db_delete, PERM_ADMIN, false},
+    {"DELETE", "/api/v3/configure/table", http_table_delete, PERM_ADMIN, false},
     {"POST", "/api/v3/configure/database/retention_period", http_db_retention_set, PERM_ADMIN,
      false},
     {"DELETE", "/api/v3/configure/database/retention_period", http_db_retention_clear,
      PERM_ADMIN, false},
     {"POST", "/api/v3/persist", http_persist, PERM_ADMIN, false},
     {"POST", "/api/v3/compact", http_compact, PERM_ADMIN, false},
-    /* Core does not check the Content-Type of query bodies: no json_body here. */
+    /* Core does not check the Content-Type of query bodies: no json_body here. Once
+     * tokens exist, a DELETE statement must need an admin token although the route
+     * itself needs only read permission. */
     {"GET", "/api/v3/query_sql", http_query_sql_get, PERM_READ, false},
     {"POST", "/api/v3/query_sql", http_query_sql_post, PERM_READ, false},
 };

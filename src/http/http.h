@@ -22,6 +22,7 @@ typedef struct http_config {
     ingest *ingest;
     query_engine *query;       /* serves /api/v3/query_sql; NULL answers 500 */
     persist *persist;          /* serves /api/v3/persist; NULL answers 500 */
+    int64_t hard_delete_default_ns; /* hard_delete_at=default: files go this long after */
     const char *version;       /* Vigil's version for /ping */
     const char *revision;
 } http_config;

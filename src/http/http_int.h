@@ -78,6 +78,7 @@ void http_db_list(http_server *s, http_req *r, http_resp *out);
 void http_db_create(http_server *s, http_req *r, http_resp *out);
 void http_db_update(http_server *s, http_req *r, http_resp *out);
 void http_db_delete(http_server *s, http_req *r, http_resp *out);
+void http_table_delete(http_server *s, http_req *r, http_resp *out);
 void http_db_retention_set(http_server *s, http_req *r, http_resp *out);
 void http_db_retention_clear(http_server *s, http_req *r, http_resp *out);
 void http_query_sql_get(http_server *s, http_req *r, http_resp *out);

@@ -163,7 +163,7 @@ static void run_sql(http_server *s, http_req *r, const sql_request *sr, http_res
         return;
     }
     out->status = 200;
-    out->content_type = query_format_content_type(fmt);
+    out->content_type = query_content_type(cur);
 }
 
 /* ---- GET: everything in the query string ---- */

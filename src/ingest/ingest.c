@@ -19,9 +19,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* WAL record header of an ingest record (ingest/README.md). Little-endian. */
+/* WAL record header of an ingest record (ingest/README.md). Little-endian. The
+ * first byte tells the kind: written lines, or a row delete (a tombstone). */
 #define REC_VERSION 1
+#define REC_KIND_DELETE 2
 #define REC_HEADER_BYTES 16
+/* validate_line: a replayed line of a table deleted after its record was written. */
+#define LINE_SKIPPED (-1)
 /* Flag in header byte 2: the lines are LZ4-compressed, and a u32 with their
  * uncompressed length follows the header. */
 #define REC_FLAG_LZ4 1
@@ -71,6 +75,7 @@ typedef struct validator {
     const lp_line *prev;
     catalog_table *prev_table;
     catalog_column **prev_cols; /* tags then fields of prev */
+    uint64_t replay_seq;        /* replaying WAL record replay_seq; 0 = a live write */
 } validator;
 
 int ingest_new(const ingest_config *cfg, ingest **out, vg_err *e)
@@ -208,6 +213,8 @@ static int resolve_table(validator *v, const lp_line *l, catalog_table **out, vg
     const char *name = unescaped(&l->measurement, lp_unescape_measurement, v->arena, &len);
     if (!name)
         return vg_err_set(e, VG_ENOMEM, "out of memory");
+    if (v->replay_seq && catalog_table_deleted_after(v->db, name, len, v->replay_seq))
+        return LINE_SKIPPED; /* the rows went with the table they were written to */
     catalog_table *t = catalog_table_find(v->db, name, len);
     if (!t)
         return catalog_table_create(v->ig->cat, v->db, name, len, out, e);
@@ -371,6 +378,8 @@ static int validate_line(validator *v, const lp_line *l, resolved_row *row, char
     catalog_table *t;
     vg_err te;
     int rc = resolve_table(v, l, &t, &te);
+    if (rc == LINE_SKIPPED)
+        return rc;
     if (rc == VG_EINVAL || rc == VG_ELIMIT) {
         snprintf(msg, msgsz, "%s", te.msg);
         *col_at = 1;
@@ -418,7 +427,7 @@ static int validate_batch(validator *v, const lp_batch *b, bool stop_at_first, r
         uint32_t col_at = 1;
         int rc = validate_line(v, &b->lines[i], &rows[i], msg, sizeof msg, &col_at, e);
         ok[i] = rc == VG_OK;
-        if (rc == VG_OK)
+        if (rc == VG_OK || rc == LINE_SKIPPED)
             continue;
         if (rc != VG_EINVAL && rc != VG_ELIMIT)
             return rc;
@@ -735,11 +744,16 @@ static int record_body(replay_ctx *ctx, uint64_t seq, const unsigned char *h, si
     return VG_OK;
 }
 
+static int replay_delete(replay_ctx *ctx, uint64_t seq, const unsigned char *h, size_t len,
+                         vg_err *e);
+
 static int replay_record(void *vctx, uint64_t seq, const void *rec, size_t len, vg_err *e)
 {
     replay_ctx *ctx = vctx;
     ingest *ig = ctx->ig;
     const unsigned char *h = rec;
+    if (len >= REC_HEADER_BYTES && h[0] == REC_KIND_DELETE)
+        return replay_delete(ctx, seq, h, len, e);
     if (len < REC_HEADER_BYTES || h[0] != REC_VERSION || h[1] > LP_PREC_S) {
         VG_WARN("ingest", "WAL record %llu is not an ingest record of a known version; skipped",
                 (unsigned long long)seq);
@@ -772,7 +786,7 @@ static int replay_record(void *vctx, uint64_t seq, const void *rec, size_t len, 
     if (!rows || !ok)
         return vg_err_set(e, VG_ENOMEM, "out of memory replaying");
     validator v = {.ig = ig, .db = db, .prec = prec, .default_time = default_time,
-                   .arena = &ctx->arena};
+                   .arena = &ctx->arena, .replay_seq = seq};
     rc = validate_batch(&v, &b, false, rows, ok, &res, &errcap, e);
     if (rc == VG_OK)
         rc = catalog_commit(ig->cat, e);
@@ -785,6 +799,45 @@ static int replay_record(void *vctx, uint64_t seq, const void *rec, size_t len, 
     uint64_t nfields = 0;
     rc = apply_rows(ig, db_id, rows, ok, b.nlines, seq, &nfields, e);
     ctx->records++;
+    return rc;
+}
+
+/* A delete record: the buffered rows it matched are gone again, and the catalog gets
+ * its tombstone if the crash came before the delete could commit it (no file was
+ * written in between: the delete holds off snapshots, so every file is older). */
+static int replay_delete(replay_ctx *ctx, uint64_t seq, const unsigned char *h, size_t len,
+                         vg_err *e)
+{
+    ingest *ig = ctx->ig;
+    catalog_tombstone *t = NULL;
+    int rc = catalog_tombstone_decode(h + REC_HEADER_BYTES, len - REC_HEADER_BYTES, &t);
+    if (rc != VG_OK)
+        return vg_err_set(e, (vg_code)rc, "WAL record %llu passed its checksum but does not hold "
+                          "a row delete", (unsigned long long)seq);
+    ctx->records++;
+    catalog_db *db = catalog_db_get(ig->cat, t->db_id);
+    catalog_table *tab = db && !db->deleted && t->table_id < db->ntables
+                             ? db->tables[t->table_id] : NULL;
+    if (!tab || tab->deleted) {
+        ctx->skipped++; /* the whole table or database went afterwards */
+        catalog_tombstone_free(t);
+        return VG_OK;
+    }
+    buffer_delete *plan = NULL;
+    rc = buffer_delete_prepare(ig->buf, t, &plan, e);
+    if (rc == VG_OK)
+        buffer_delete_commit(ig->buf, plan);
+    if (rc == VG_OK && !catalog_tombstone_by_wal(tab, seq)) {
+        t->id = catalog_file_id_next(ig->cat);
+        t->wal_seq = seq;
+        rc = catalog_tombstone_add(ig->cat, t, e);
+        if (rc == VG_OK)
+            rc = catalog_commit(ig->cat, e);
+        if (rc == VG_OK)
+            VG_INFO("ingest", "WAL record %llu: recorded the row delete a crash interrupted",
+                    (unsigned long long)seq);
+    }
+    catalog_tombstone_free(t);
     return rc;
 }
 
@@ -814,7 +867,8 @@ int ingest_seal(ingest *ig, buffer_chunk ***chunks, size_t *n, uint64_t *wal_seq
     return rc;
 }
 
-int ingest_delete_database(ingest *ig, const char *name, size_t len, vg_err *e)
+int ingest_delete_database(ingest *ig, const char *name, size_t len, int64_t hard_delete_at_ns,
+                           vg_err *e)
 {
     pthread_mutex_lock(&ig->lock);
     catalog_write_lock(ig->cat);
@@ -826,6 +880,8 @@ int ingest_delete_database(ingest *ig, const char *name, size_t len, vg_err *e)
     }
     uint32_t id = db->id;
     rc = catalog_db_delete(ig->cat, db, e);
+    if (rc == VG_OK && hard_delete_at_ns)
+        rc = catalog_db_set_hard_delete(ig->cat, db, hard_delete_at_ns, e);
     if (rc == VG_OK)
         rc = catalog_commit(ig->cat, e);
     if (rc == VG_OK)
@@ -833,5 +889,98 @@ int ingest_delete_database(ingest *ig, const char *name, size_t len, vg_err *e)
 unlock:
     catalog_write_unlock(ig->cat);
     pthread_mutex_unlock(&ig->lock);
+    return rc;
+}
+
+int ingest_delete_table(ingest *ig, const char *db_name, const char *table, int64_t hard_delete_at_ns,
+                        vg_err *e)
+{
+    pthread_mutex_lock(&ig->lock);
+    catalog_write_lock(ig->cat);
+    int rc;
+    catalog_db *db = catalog_db_find(ig->cat, db_name, strlen(db_name));
+    catalog_table *t = db ? catalog_table_find(db, table, strlen(table)) : NULL;
+    if (!db) {
+        rc = vg_err_set(e, VG_ENOTFOUND, "database not found: %s", db_name);
+        goto unlock;
+    }
+    if (!t) {
+        rc = vg_err_set(e, VG_ENOTFOUND, "table not found: %s", table);
+        goto unlock;
+    }
+    /* Every record appended so far was written before the delete (appends happen
+     * under this lock). */
+    rc = catalog_table_delete(ig->cat, t, wal_last_seq(ig->wal), e);
+    if (rc == VG_OK && hard_delete_at_ns)
+        rc = catalog_table_set_hard_delete(ig->cat, t, hard_delete_at_ns, e);
+    if (rc == VG_OK)
+        rc = catalog_commit(ig->cat, e);
+    if (rc == VG_OK)
+        buffer_drop_table(ig->buf, db->id, t->id);
+unlock:
+    catalog_write_unlock(ig->cat);
+    pthread_mutex_unlock(&ig->lock);
+    return rc;
+}
+
+/* The delete record: the ingest header with the kind and the database, then the
+ * tombstone's bytes (its id and WAL position are not known yet: zero). */
+static int append_delete_record(ingest *ig, const catalog_tombstone *t, uint64_t *seq, vg_err *e)
+{
+    unsigned char hdr[REC_HEADER_BYTES];
+    memset(hdr, 0, sizeof hdr);
+    hdr[0] = REC_KIND_DELETE;
+    put_u32(hdr + 4, t->db_id);
+    catalog_tombstone copy = *t;
+    copy.id = 0;
+    copy.wal_seq = 0;
+    size_t n = catalog_tombstone_encoded_size(&copy);
+    uint8_t *body = vg_malloc(n);
+    if (!body)
+        return vg_err_set(e, VG_ENOMEM, "out of memory writing a delete to the WAL");
+    catalog_tombstone_encode(&copy, body);
+    vg_str parts[2] = {{(const char *)hdr, sizeof hdr}, {(const char *)body, n}};
+    int rc = wal_appendv(ig->wal, parts, 2, seq, e);
+    vg_free(body);
+    return rc;
+}
+
+/* The table must still be there, live, with the predicates' tag columns. */
+static int check_delete_target(ingest *ig, const catalog_tombstone *t, vg_err *e)
+{
+    catalog_read_lock(ig->cat);
+    catalog_db *db = catalog_db_get(ig->cat, t->db_id);
+    catalog_table *tab = db && !db->deleted && t->table_id < db->ntables
+                             ? db->tables[t->table_id] : NULL;
+    int rc = tab && !tab->deleted ? VG_OK : VG_ENOTFOUND;
+    catalog_read_unlock(ig->cat);
+    if (rc != VG_OK)
+        return vg_err_set(e, VG_ENOTFOUND, "the table was deleted while its rows were being "
+                                           "deleted");
+    return VG_OK;
+}
+
+int ingest_delete_rows(ingest *ig, const catalog_tombstone *t, uint64_t *wal_seq,
+                       uint64_t *buffered_rows, vg_err *e)
+{
+    *wal_seq = 0;
+    *buffered_rows = 0;
+    pthread_mutex_lock(&ig->lock);
+    buffer_delete *plan = NULL;
+    int rc = check_delete_target(ig, t, e);
+    if (rc == VG_OK)
+        rc = buffer_delete_prepare(ig->buf, t, &plan, e);
+    if (rc == VG_OK)
+        rc = append_delete_record(ig, t, wal_seq, e);
+    if (rc == VG_OK) {
+        *buffered_rows = buffer_delete_rows(plan);
+        buffer_delete_commit(ig->buf, plan);
+    } else {
+        buffer_delete_abort(plan);
+    }
+    pthread_mutex_unlock(&ig->lock);
+    /* A delete is acknowledged only once durable, whatever no_sync writes do. */
+    if (rc == VG_OK)
+        rc = wal_sync(ig->wal, *wal_seq, e);
     return rc;
 }

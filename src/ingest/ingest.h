@@ -90,9 +90,24 @@ int ingest_replay(ingest *ig, uint64_t *records, vg_err *e);
  * the WAL sequence through which the sealed chunks hold every row. */
 int ingest_seal(ingest *ig, buffer_chunk ***chunks, size_t *n, uint64_t *wal_seq, vg_err *e);
 /* Soft-deletes a live database (catalog rename, made durable) and drops its
- * buffered rows, under the ingest lock so no write races with it. VG_ENOTFOUND
- * "database not found: <name>" when there is none. */
-int ingest_delete_database(ingest *ig, const char *name, size_t len, vg_err *e);
+ * buffered rows, under the ingest lock so no write races with it. A non-zero
+ * hard_delete_at_ns records when its files are to be removed (persist does it).
+ * VG_ENOTFOUND "database not found: <name>" when there is none. */
+int ingest_delete_database(ingest *ig, const char *name, size_t len, int64_t hard_delete_at_ns,
+                           vg_err *e);
+/* Soft-deletes a live table the same way (renamed, name free, buffered rows dropped;
+ * WAL records written before it no longer replay into the name). VG_ENOTFOUND
+ * "database not found: <db>" or "table not found: <table>". */
+int ingest_delete_table(ingest *ig, const char *db, const char *table, int64_t hard_delete_at_ns,
+                        vg_err *e);
+/* Deletes the buffered rows a tombstone matches, with writes stopped: the buffer's
+ * chunks are rewritten and a delete record is appended to the WAL in between (replay
+ * re-applies it at the same point, so rows written after it stay), then waits for
+ * that record to be durable. *wal_seq is the record's sequence, *buffered_rows the
+ * row versions removed. t->id and t->wal_seq are ignored. VG_ENOTFOUND when the table
+ * is gone. Callers serialise this with snapshots (persist_delete_rows). */
+int ingest_delete_rows(ingest *ig, const catalog_tombstone *t, uint64_t *wal_seq,
+                       uint64_t *buffered_rows, vg_err *e);
 
 /* Called (outside every lock) after rows became durable; for the processing engine.
  * The server registers it. */

@@ -2,7 +2,9 @@
  *
  * Per table and UTC day, a day's files are merged when there are at least two and
  * the day is closed (the clock is a gen1 partition past its end), or when they
- * number --compaction-min-files. Their row groups are decoded into chunks, in the
+ * number --compaction-min-files; a closed day is also rewritten for a single file
+ * that a later row delete hides rows of. Their row groups are decoded into chunks,
+ * without the rows deletes hide (deletes.c), in the
  * readers' "later wins" order, and go through the snapshot's sort-and-merge
  * (snapshot.c), which writes new files of about --compaction-max-file-bytes each:
  * the day's files are clustered by overlapping time ranges and consecutive clusters
@@ -82,9 +84,11 @@ static int plan_groups(cfile *in, size_t n, uint64_t max_bytes, uint64_t max_row
     return VG_OK;
 }
 
-/* Decodes every row group of the inputs (in order) into chunks. */
-static int load_inputs(persist *p, cfile *in, size_t n, const persist_col *cols, uint32_t ncols,
-                       buffer_chunk ***out, size_t *nout, vg_err *e)
+/* Decodes every row group of the inputs (in order) into chunks, leaving out the rows
+ * that deletes made after an input hide. */
+static int load_inputs(persist *p, cfile *in, size_t n, const persist_tombs *tombs,
+                       const persist_col *cols, uint32_t ncols, buffer_chunk ***out, size_t *nout,
+                       vg_err *e)
 {
     size_t cap = 0;
     for (size_t i = 0; i < n; i++) {
@@ -103,11 +107,16 @@ static int load_inputs(persist *p, cfile *in, size_t n, const persist_col *cols,
         for (uint32_t g = 0; rc == VG_OK && g < m->nrow_groups; g++) {
             if (m->row_groups[g].num_rows == 0)
                 continue;
-            persist_source src = {.min_time = in[i].f->rg_time[g][0],
-                                  .max_time = in[i].f->rg_time[g][1],
+            int64_t g0 = in[i].f->rg_time[g][0], g1 = in[i].f->rg_time[g][1];
+            if (ptombs_hide_all(tombs, in[i].f->id, g0, g1))
+                continue;
+            persist_source src = {.min_time = g0,
+                                  .max_time = g1,
                                   .nrows = (uint32_t)m->row_groups[g].num_rows,
                                   .file = in[i].f,
-                                  .rg = g};
+                                  .rg = g,
+                                  .tombs = ptombs_touch(tombs, in[i].f->id, g0, g1) ? tombs
+                                                                                    : NULL};
             rc = persist_source_load(&src, in[i].f->db_id, in[i].f->table_id, ncols, cols, ncols,
                                      &ch[k], e);
             if (rc == VG_OK)
@@ -131,7 +140,9 @@ static int table_cols(persist *p, uint32_t db_id, uint32_t table_id, persist_col
 {
     catalog_read_lock(p->cfg.cat);
     catalog_db *db = catalog_db_get(p->cfg.cat, db_id);
-    catalog_table *t = db && table_id < db->ntables ? db->tables[table_id] : NULL;
+    catalog_table *t = db && !db->deleted && table_id < db->ntables ? db->tables[table_id] : NULL;
+    if (t && t->deleted)
+        t = NULL; /* its files wait for their hard delete: nothing to gain */
     int rc = VG_OK;
     persist_col *cols = t ? vg_calloc(t->ncols, sizeof *cols) : NULL;
     if (t && !cols)
@@ -203,7 +214,7 @@ static uint32_t table_ncols(persist *p, uint32_t db_id, uint32_t table_id)
  * in. The group's files are decoded at once: compaction's memory is about one
  * output file decoded (src/persist/README.md). */
 static int compact_group(persist *p, cfile *in, size_t n, int64_t start,
-                         persist_compact_result *res, vg_err *e)
+                         const persist_tombs *tombs, persist_compact_result *res, vg_err *e)
 {
     int64_t t0 = vg_mono_ns();
     qsort(in, n, sizeof *in, cfile_by_order);
@@ -220,7 +231,7 @@ static int compact_group(persist *p, cfile *in, size_t n, int64_t start,
     if (rc == VG_OK && !cols)
         return VG_OK; /* the table is gone */
     if (rc == VG_OK)
-        rc = load_inputs(p, in, n, cols, ncols, &ch, &nch, e);
+        rc = load_inputs(p, in, n, tombs, cols, ncols, &ch, &nch, e);
     if (rc == VG_OK && !(sn = snap_new(p, starts, 1, order)))
         rc = vg_err_set(e, VG_ENOMEM, "out of memory compacting");
     if (rc == VG_OK)
@@ -255,8 +266,10 @@ static int compact_group(persist *p, cfile *in, size_t n, int64_t start,
 
 /* One day's files: groups of about --compaction-max-file-bytes (time-disjoint), each
  * merged on its own. A group of one file is left alone, so a compacted day is not
- * rewritten again and again. */
-static int compact_day(persist *p, cfile *in, size_t n, persist_compact_result *res, vg_err *e)
+ * rewritten again and again, unless a delete hides rows of it (the rewrite frees
+ * their space and retires the delete). */
+static int compact_day(persist *p, cfile *in, size_t n, const persist_tombs *tombs,
+                       persist_compact_result *res, vg_err *e)
 {
     int64_t *starts = NULL;
     size_t ng = 0;
@@ -274,8 +287,10 @@ static int compact_day(persist *p, cfile *in, size_t n, persist_compact_result *
         size_t b = a;
         while (b < n && (g + 1 == ng || in[b].min_time < starts[g + 1]))
             b++;
-        if (b - a >= 2)
-            rc = compact_group(p, in + a, b - a, starts[g], res, e);
+        bool touched = b - a == 1 && ptombs_touch(tombs, in[a].f->id, in[a].min_time,
+                                                  in[a].max_time);
+        if (b - a >= 2 || touched)
+            rc = compact_group(p, in + a, b - a, starts[g], tombs, res, e);
         a = b;
     }
     vg_free(starts);
@@ -295,29 +310,42 @@ static cfile *table_files(persist *p, ptable *t, size_t *n)
     return v;
 }
 
-static bool day_due(const persist *p, int64_t day, size_t nfiles, int64_t now_ns)
+/* A closed day is due with two files or more, or with one file that a delete made
+ * after it hides rows of (rewriting it frees their space and retires the delete); an
+ * open day once it has compaction_min_files files. */
+static bool day_due(const persist *p, int64_t day, const cfile *files, size_t nfiles,
+                    const persist_tombs *tombs, int64_t now_ns)
 {
-    if (nfiles < 2)
-        return false;
     bool closed = now_ns - p->cfg.gen1_ns > (day + 1) * DAY_NS;
-    return closed || nfiles >= p->cfg.compaction_min_files;
+    if (nfiles >= 2 && (closed || nfiles >= p->cfg.compaction_min_files))
+        return true;
+    for (size_t i = 0; closed && i < nfiles; i++)
+        if (ptombs_touch(tombs, files[i].f->id, files[i].min_time, files[i].max_time))
+            return true;
+    return false;
 }
 
 static int compact_table(persist *p, cfile *files, size_t n, int64_t now_ns,
                          persist_compact_result *res, vg_err *e)
 {
+    uint64_t min_id = UINT64_MAX;
+    for (size_t i = 0; i < n; i++)
+        min_id = files[i].f->id < min_id ? files[i].f->id : min_id;
+    persist_tombs *tombs = NULL;
+    int rc = ptombs_load(p, files[0].f->db_id, files[0].f->table_id, min_id, INT64_MIN,
+                         INT64_MAX, &tombs, e);
     /* files of one day are contiguous once sorted by start */
     qsort(files, n, sizeof *files, cfile_by_min);
-    int rc = VG_OK;
     for (size_t a = 0; rc == VG_OK && a < n;) {
         int64_t day = day_of(files[a].min_time);
         size_t b = a;
         while (b < n && day_of(files[b].min_time) == day)
             b++;
-        if (day_due(p, day, b - a, now_ns))
-            rc = compact_day(p, files + a, b - a, res, e);
+        if (day_due(p, day, files + a, b - a, tombs, now_ns))
+            rc = compact_day(p, files + a, b - a, tombs, res, e);
         a = b;
     }
+    ptombs_free(tombs);
     return rc;
 }
 
@@ -342,7 +370,7 @@ int persist_compact(persist *p, int64_t now_ns, persist_compact_result *res, vg_
     pthread_rwlock_unlock(&p->view_lock);
     int rc = lists && counts ? VG_OK : vg_err_set(e, VG_ENOMEM, "out of memory compacting");
     for (size_t i = 0; i < k; i++) {
-        if (rc == VG_OK && counts[i] > 1)
+        if (rc == VG_OK && counts[i] > 0)
             rc = compact_table(p, lists[i], counts[i], now_ns, res, e);
         for (size_t j = 0; j < counts[i]; j++)
             pfile_unref(lists[i][j].f);

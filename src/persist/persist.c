@@ -111,6 +111,13 @@ out:
 
 /* ---- tables ---- */
 
+ptable *ptable_lookup(persist *p, uint32_t db_id, uint32_t table_id)
+{
+    char key[24];
+    int klen = snprintf(key, sizeof key, "%u/%u", db_id, table_id);
+    return vg_map_get(&p->tables, key, (size_t)klen);
+}
+
 static ptable *ptable_get(persist *p, uint32_t db_id, uint32_t table_id, bool create)
 {
     char key[24];
@@ -280,6 +287,7 @@ typedef struct view_int {
     persist_view pub;
     persist_file **files; /* referenced */
     uint32_t nfiles;
+    persist_tombs *tombs; /* deletes hiding rows of some of the files, or NULL */
     buffer_chunk **chunks; /* referenced (buffer snapshot) */
     size_t nchunks;
 } view_int;
@@ -312,6 +320,13 @@ static int take_sources(persist *p, view_int *v, uint32_t db_id, uint32_t table_
         pfile_ref(f);
         v->files[v->nfiles++] = f;
     }
+    /* Under the view lock: a delete commits its tombstone under it too, so the view
+     * sees both its buffer rewrite and its tombstone, or neither. */
+    uint64_t min_id = UINT64_MAX;
+    for (uint32_t i = 0; i < v->nfiles; i++)
+        min_id = v->files[i]->id < min_id ? v->files[i]->id : min_id;
+    if (rc == VG_OK && v->nfiles)
+        rc = ptombs_load(p, db_id, table_id, min_id, tmin, tmax, &v->tombs, e);
     if (rc == VG_OK)
         rc = buffer_snapshot(p->cfg.buf, db_id, table_id, &v->chunks, &v->nchunks, e);
     pthread_rwlock_unlock(&p->view_lock);
@@ -334,9 +349,12 @@ static int add_file_sources(view_int *v, int64_t tmin, int64_t tmax, vg_err *e)
         const parquet_meta *m = parquet_file_meta(f->pq);
         for (uint32_t g = 0; g < m->nrow_groups; g++) {
             uint64_t rows = m->row_groups[g].num_rows;
-            if (rows == 0 || !overlaps(f->rg_time[g][0], f->rg_time[g][1], tmin, tmax))
+            int64_t g0 = f->rg_time[g][0], g1 = f->rg_time[g][1];
+            if (rows == 0 || !overlaps(g0, g1, tmin, tmax) ||
+                ptombs_hide_all(v->tombs, f->id, g0, g1))
                 continue;
             persist_source *s = &v->pub.src[v->pub.n++];
+            s->tombs = ptombs_touch(v->tombs, f->id, g0, g1) ? v->tombs : NULL;
             s->min_time = f->rg_time[g][0];
             s->max_time = f->rg_time[g][1];
             s->nrows = (uint32_t)rows;
@@ -402,6 +420,7 @@ void persist_view_close(persist_view *pv)
     for (uint32_t i = 0; i < v->nfiles; i++)
         pfile_unref(v->files[i]);
     vg_free(v->files);
+    ptombs_free(v->tombs);
     if (v->chunks)
         buffer_snapshot_release(v->chunks, v->nchunks);
     vg_free(v->pub.src);
@@ -560,6 +579,10 @@ int persist_source_load(const persist_source *s, uint32_t db_id, uint32_t table_
         return rc;
     }
     buffer_chunk_loaded_finish(c);
+    if (s->tombs && (rc = ptombs_apply(s, &c, e)) != VG_OK) {
+        buffer_chunk_unref(c);
+        return rc;
+    }
     *out = c;
     return VG_OK;
 }
@@ -630,7 +653,7 @@ void persist_get_stats(persist *p, persist_stats *out)
 void ptable_drop(persist *p, uint32_t db_id, uint32_t table_id, uint64_t id)
 {
     ptable *t = ptable_get(p, db_id, table_id, false);
-    for (uint32_t i = 0; t && i < t->n; i++) {
+    for (uint32_t i = t ? t->n : 0; i-- > 0;) { /* from the end: hard deletes go last first */
         if (t->files[i]->id != id)
             continue;
         persist_file *f = t->files[i];

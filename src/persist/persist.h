@@ -37,6 +37,10 @@ typedef struct persist persist;
 /* Seals the buffer with writes stopped (ingest_seal). */
 typedef int (*persist_seal_fn)(void *ctx, buffer_chunk ***chunks, size_t *n, uint64_t *wal_seq,
                                vg_err *e);
+/* Deletes the buffered rows a tombstone matches, durably (ingest_delete_rows): the
+ * WAL record's sequence and the row versions removed. */
+typedef int (*persist_delete_fn)(void *ctx, const catalog_tombstone *t, uint64_t *wal_seq,
+                                 uint64_t *buffered_rows, vg_err *e);
 
 typedef struct persist_config {
     catalog *cat;
@@ -45,6 +49,8 @@ typedef struct persist_config {
     store *store;
     persist_seal_fn seal;
     void *seal_ctx;
+    persist_delete_fn delete_rows; /* NULL: row deletes are refused */
+    void *delete_ctx;
     int64_t gen1_ns;         /* time partition width; 0 = 10 minutes */
     uint32_t row_group_rows; /* 0 = 65536 */
     uint64_t compaction_max_file_bytes; /* 0 = 100 MiB */
@@ -87,14 +93,47 @@ int persist_compact(persist *p, int64_t now_ns, persist_compact_result *res, vg_
  * retention floor to every scan), so this only frees space. */
 int persist_apply_retention(persist *p, int64_t now_ns, uint64_t *removed, vg_err *e);
 
+/* ---- deletes (deletes.c) ---- */
+
+typedef struct persist_delete_result {
+    uint64_t wal_seq;       /* the delete's WAL record */
+    uint64_t buffered_rows; /* row versions removed from the write buffer */
+    uint64_t files;         /* files written before it that it may hide rows of */
+} persist_delete_result;
+
+/* `DELETE FROM t WHERE ...`: t names the table, the time range and the tag
+ * predicates (its id and wal_seq are filled in here). Serialised with snapshots and
+ * compaction; under the view lock the buffered rows go (the delete callback: WAL
+ * record, chunks rewritten, fsync) and the tombstone is committed to the catalog, so
+ * a query sees the delete whole or not at all. From then on readers skip the rows it
+ * matches in files written before it, and compaction drops them. */
+int persist_delete_rows(persist *p, const catalog_tombstone *t, persist_delete_result *res,
+                        vg_err *e);
+
+typedef struct persist_purge_result {
+    uint64_t files;      /* files of hard-deleted databases and tables removed */
+    uint64_t tombstones; /* tombstones that no longer hide any row, dropped */
+} persist_purge_result;
+
+/* Background clean-up (the server runs it every second, and right after a delete with
+ * hard_delete_at = now): removes every file of a deleted database or table whose
+ * hard-delete time has come (catalog commit first; each object goes when the last
+ * query holding it lets go), and drops tombstones no live file needs any more (every
+ * file written before them and overlapping their time range is gone: compacted,
+ * expired or deleted). Serialised with snapshots and compaction. */
+int persist_purge(persist *p, int64_t now_ns, persist_purge_result *res, vg_err *e);
+
 /* Test hook: VIGIL_CRASH_AT=<point> makes the process exit abruptly (_exit, as
  * SIGKILL would) at that point of a snapshot: "files-written", "catalog-committed",
- * "published", "wal-removed", and of a compaction: "compaction-written",
- * "compaction-committed". */
+ * "published", "wal-removed", of a compaction: "compaction-written",
+ * "compaction-committed", and of a row delete: "delete-logged" (WAL record durable,
+ * buffer rewritten, tombstone not committed). */
 
 /* ---- readers ---- */
 
 typedef struct persist_file persist_file;
+/* The tombstones a view found for its table (deletes.c). */
+typedef struct persist_tombs persist_tombs;
 
 typedef struct persist_source {
     int64_t min_time;
@@ -105,6 +144,9 @@ typedef struct persist_source {
     buffer_chunk *chunk; /* a buffer chunk (the view holds a reference), or NULL */
     persist_file *file;  /* else: row group `rg` of this file */
     uint32_t rg;
+    /* Deletes that may hide rows of this file source (those written after the file):
+     * persist_source_load leaves the rows they match out. NULL: none. */
+    const persist_tombs *tombs;
 } persist_source;
 
 typedef struct persist_view {
@@ -134,7 +176,9 @@ typedef struct persist_col {
 
 /* Decodes a file source into a new frozen chunk (the caller unrefs it) holding the
  * time column and the given columns; a column the file lacks (or holds with another
- * type) is absent, i.e. NULL. ncols_table sizes the chunk's column array. */
+ * type) is absent, i.e. NULL. ncols_table sizes the chunk's column array. Rows that
+ * the source's tombstones match are left out, so the chunk may hold fewer rows than
+ * s->nrows (even none; its time range stays the source's). */
 int persist_source_load(const persist_source *s, uint32_t db_id, uint32_t table_id,
                         uint32_t ncols_table, const persist_col *cols, uint32_t ncols,
                         buffer_chunk **out, vg_err *e);

@@ -4,6 +4,7 @@
  * persist.c owns the module's state: the live files of every table (refcounted
  * handles), the view lock, start-up clean-up, views and loading row groups.
  * snapshot.c owns taking a snapshot: seal, sort and merge, write, commit, publish.
+ * compact.c owns compaction, deletes.c row deletes (tombstones) and hard deletes.
  */
 #ifndef VIGIL_PERSIST_INT_H
 #define VIGIL_PERSIST_INT_H
@@ -60,6 +61,8 @@ struct persist {
 /* persist.c */
 persist_file *pfile_new(persist *p, const catalog_file *f);
 void pfile_unref(persist_file *f);
+/* The file list of a table, or NULL (view lock held). */
+ptable *ptable_lookup(persist *p, uint32_t db_id, uint32_t table_id);
 /* Adds a file to its table's list (view lock held for writing). */
 int ptable_add(persist *p, persist_file *f);
 
@@ -80,6 +83,20 @@ uint64_t snap_rows(const snap *s);
 uint64_t snap_bytes(const snap *s);
 /* delete_files: also delete the objects written (the work is abandoned). */
 void snap_free(snap *s, bool delete_files);
+
+/* deletes.c: the tombstones of one table with an id above min_file_id (so hiding rows
+ * of some file at or above it) and meeting [tmin, tmax], copied; *out = NULL when
+ * there are none. Takes the catalog read lock. */
+int ptombs_load(persist *p, uint32_t db_id, uint32_t table_id, uint64_t min_file_id,
+                int64_t tmin, int64_t tmax, persist_tombs **out, vg_err *e);
+void ptombs_free(persist_tombs *ts);
+/* A tombstone written after file_id, without tag predicates, covers [min, max]. */
+bool ptombs_hide_all(const persist_tombs *ts, uint64_t file_id, int64_t min, int64_t max);
+/* A tombstone written after file_id meets [min, max]. */
+bool ptombs_touch(const persist_tombs *ts, uint64_t file_id, int64_t min, int64_t max);
+/* Leaves out of *c (decoded from file source s) the rows s->tombs match: *c is
+ * replaced by a chunk without them. */
+int ptombs_apply(const persist_source *s, buffer_chunk **c, vg_err *e);
 
 /* A test hook: exits abruptly when VIGIL_CRASH_AT names this point. */
 void persist_crash_point(const char *point);

@@ -41,7 +41,7 @@ static void tschema_free(tschema *t)
     vg_free(t->table_name);
 }
 
-/* false (nothing to persist) when the database was deleted meanwhile */
+/* false (nothing to persist) when the database or table was deleted meanwhile */
 static int tschema_load(persist *p, uint32_t db_id, uint32_t table_id, tschema *t, bool *live,
                         vg_err *e)
 {
@@ -50,7 +50,7 @@ static int tschema_load(persist *p, uint32_t db_id, uint32_t table_id, tschema *
     t->table_id = table_id;
     catalog_read_lock(p->cfg.cat);
     catalog_db *db = catalog_db_get(p->cfg.cat, db_id);
-    *live = db && !db->deleted && table_id < db->ntables;
+    *live = db && !db->deleted && table_id < db->ntables && !db->tables[table_id]->deleted;
     int rc = VG_OK;
     if (*live) {
         catalog_table *tab = db->tables[table_id];

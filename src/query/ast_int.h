@@ -53,6 +53,7 @@ typedef enum ast_expr_kind {
 struct ast_expr {
     ast_expr_kind kind;
     ast_pos pos;
+    ast_pos op_pos; /* AE_BINARY: where its operator is (pos is its left operand's) */
     bool negated;  /* NOT IN, NOT BETWEEN, NOT LIKE, IS NOT NULL, IS NOT TRUE */
     bool distinct; /* count(DISTINCT x) */
     bool star;     /* count(*) */
@@ -148,8 +149,10 @@ typedef enum ast_stmt_kind {
     AS_EXPLAIN,      /* EXPLAIN [ANALYZE] [VERBOSE] query */
     AS_SHOW_TABLES,  /* SHOW TABLES */
     AS_SHOW_COLUMNS, /* SHOW COLUMNS FROM [schema.]table: table in `from` */
-    AS_DELETE,       /* DELETE FROM table [WHERE expr] (executed by the persistence
-                        issue; until then "not implemented") */
+    AS_DELETE,       /* DELETE FROM table [WHERE expr]: expr is checked to be an AND of
+                        time comparisons (=, <, <=, >, >=, BETWEEN) and column = value /
+                        column IN (values), values free of column references (a tag
+                        column is checked by the planner) */
 } ast_stmt_kind;
 
 typedef struct ast_stmt {
@@ -165,6 +168,8 @@ typedef struct ast_stmt {
 /* Parses exactly one statement (an optional trailing ';' is allowed). On error
  * returns VG_EINVAL with e->msg like
  *   "SQL syntax error at line 1, column 15: expected an expression, found 'FROM'"
+ * or, for a DELETE's WHERE of another shape,
+ *   "DELETE supports only time ranges and tag equality, found OR at line 1, column 40"
  * and never reads past len. Nodes are allocated in `arena`. */
 int ast_parse(const char *sql, size_t len, vg_arena *arena, ast_stmt **out, vg_err *e);
 

@@ -251,7 +251,7 @@ static int user_tables(qctx *c, rel_desc **out, uint32_t *nout)
     if (!rels)
         rc = oom(c);
     for (uint32_t i = 0; i < cap && !rc; i++)
-        if (c->db->tables[i])
+        if (c->db->tables[i] && !c->db->tables[i]->deleted)
             rc = copy_user_table(c, c->db->tables[i], &rels[n++]);
     catalog_read_unlock(c->cat);
     if (rc)
@@ -308,9 +308,12 @@ static int parquet_files_rows(qctx *c, rowset *r)
     for (size_t i = 0; rc == VG_OK && i < n; i++) {
         const persist_file_info *fi = &files[i];
         catalog_read_lock(c->cat);
-        const char *tname = fi->table_id < c->db->ntables ? c->db->tables[fi->table_id]->name : "";
-        char *table = qp_strdup(c, tname, strlen(tname));
+        const catalog_table *t = fi->table_id < c->db->ntables ? c->db->tables[fi->table_id] : NULL;
+        bool shown = t && !t->deleted; /* a deleted table's files wait for its hard delete */
+        char *table = shown ? qp_strdup(c, t->name, t->name_len) : NULL;
         catalog_read_unlock(c->cat);
+        if (!shown)
+            continue;
         char *path = qp_strdup(c, fi->path, strlen(fi->path));
         if (!table || !path) {
             rc = oom(c);

@@ -896,11 +896,13 @@ static ast_expr *parse_infix(parser *p, ast_expr *left, int prec)
     const char *op = symbol_op(t->kind);
     if (!op)
         op = at_kw(p, "or") ? "OR" : "AND";
-    take(p);
+    lex_token op_tok = take(p);
     ast_expr *right = parse_expr(p, prec + 1); /* left-associative */
     ast_expr *x = right ? node(p, AE_BINARY, left, right, NULL) : NULL;
-    if (x)
+    if (x) {
         x->op = op;
+        x->op_pos = pos_of(&op_tok);
+    }
     return x;
 }
 
@@ -1334,6 +1336,107 @@ static bool parse_show(parser *p, ast_stmt *st)
     return (st->from = alloc(p, sizeof *st->from)) && parse_table_name(p, st->from);
 }
 
+/* ---- DELETE: time ranges and tag equality only ---- */
+
+static bool fail_delete(parser *p, ast_pos pos, const ast_expr *x, const char *word)
+{
+    if (p->failed)
+        return false;
+    vg_buf found;
+    vg_buf_init(&found);
+    if (word)
+        vg_buf_puts(&found, word);
+    else
+        ast_expr_to_sql(x, &found);
+    p->failed = true;
+    p->code = VG_EINVAL;
+    int n = found.len > 120 ? 117 : (int)found.len;
+    vg_err_set(p->e, VG_EINVAL,
+               "DELETE supports only time ranges and tag equality, found %.*s%s at line %u, "
+               "column %u",
+               n, found.data ? found.data : "", found.len > 120 ? "..." : "", (unsigned)pos.line,
+               (unsigned)pos.col);
+    vg_buf_free(&found);
+    return false;
+}
+
+/* A value side: no column (or subquery) anywhere inside. */
+static bool is_constant(const ast_expr *x)
+{
+    if (!x)
+        return true;
+    if (x->kind == AE_COLUMN || x->kind == AE_STAR || x->kind == AE_SUBQUERY)
+        return false;
+    for (uint32_t i = 0; i < x->nargs; i++)
+        if (!is_constant(x->args[i]))
+            return false;
+    for (uint32_t i = 0; i < x->nlist; i++)
+        if (!is_constant(x->list[i]))
+            return false;
+    for (uint32_t i = 0; i < x->nwhens; i++)
+        if (!is_constant(x->whens[i]) || !is_constant(x->thens[i]))
+            return false;
+    return is_constant(x->case_operand) && is_constant(x->case_else);
+}
+
+static bool is_time_col(const ast_expr *x)
+{
+    return x->kind == AE_COLUMN && strcmp(x->name, "time") == 0;
+}
+
+static bool is_comparison(const char *op)
+{
+    return !strcmp(op, "=") || !strcmp(op, "<") || !strcmp(op, "<=") || !strcmp(op, ">") ||
+           !strcmp(op, ">=");
+}
+
+/* column OP constant, either way round: time with any comparison, another column
+ * (a tag, the planner checks) with `=` only. */
+static bool check_delete_cmp(parser *p, const ast_expr *x)
+{
+    const ast_expr *a = x->args[0], *b = x->args[1];
+    const ast_expr *col = a->kind == AE_COLUMN && is_constant(b)   ? a
+                          : b->kind == AE_COLUMN && is_constant(a) ? b
+                                                                   : NULL;
+    if (col && (is_time_col(col) || strcmp(x->op, "=") == 0))
+        return true;
+    return fail_delete(p, x->pos, x, NULL);
+}
+
+static bool check_delete_cond(parser *p, const ast_expr *x)
+{
+    switch (x->kind) {
+    case AE_BINARY:
+        if (!strcmp(x->op, "AND"))
+            return check_delete_cond(p, x->args[0]) && check_delete_cond(p, x->args[1]);
+        if (!strcmp(x->op, "OR"))
+            return fail_delete(p, x->op_pos, x, "OR");
+        if (is_comparison(x->op))
+            return check_delete_cmp(p, x);
+        break;
+    case AE_UNARY:
+        if (!strcmp(x->op, "NOT"))
+            return fail_delete(p, x->pos, x, "NOT");
+        break;
+    case AE_BETWEEN:
+        if (!x->negated && is_time_col(x->args[0]) && is_constant(x->args[1]) &&
+            is_constant(x->args[2]))
+            return true;
+        break;
+    case AE_IN_LIST:
+        if (!x->negated && x->args[0]->kind == AE_COLUMN && !is_time_col(x->args[0])) {
+            bool values = true;
+            for (uint32_t i = 0; i < x->nlist; i++)
+                values = values && is_constant(x->list[i]);
+            if (values)
+                return true;
+        }
+        break;
+    default: break;
+    }
+    return fail_delete(p, x->pos, x, NULL);
+}
+
 static bool parse_delete(parser *p, ast_stmt *st)
 {
     st->kind = AS_DELETE;
@@ -1343,7 +1446,9 @@ static bool parse_delete(parser *p, ast_stmt *st)
     }
     if (!(st->from = alloc(p, sizeof *st->from)) || !parse_table_name(p, st->from))
         return false;
-    return !accept_kw(p, "where") || (st->where = parse_expr(p, P_NONE)) != NULL;
+    if (!accept_kw(p, "where"))
+        return true;
+    return (st->where = parse_expr(p, P_NONE)) != NULL && check_delete_cond(p, st->where);
 }
 
 static bool parse_stmt(parser *p, ast_stmt *st)

@@ -190,6 +190,12 @@ int qp_values_strings(qctx *c, const char *label, const char *const *names, uint
  * filters), projection pruning and top-K. May replace *root. */
 int qp_optimize(qctx *c, qp_node **root);
 
+/* ---- DELETE (delete.c) ---- */
+
+/* Runs `DELETE FROM t [WHERE ...]`: *deleted = false when the WHERE can match no row
+ * (nothing was recorded). Errors name the line and column. */
+int qdelete_run(qctx *c, const ast_stmt *st, bool *deleted);
+
 /* ---- EXPLAIN (explain.c) ---- */
 
 /* Appends the expression as DataFusion prints it, columns named from `in`. */

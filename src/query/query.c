@@ -13,6 +13,7 @@
 #include "ast_int.h"
 #include "exec_int.h"
 #include "format_int.h"
+#include "plan_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@ struct query_cursor {
     qctx ctx;
     vg_err err;
     query_format format;
+    const char *content_type; /* set when not the format's (DELETE answers JSON) */
     qop *root;
     bool root_open;
     qfmt fmt;
@@ -549,6 +551,25 @@ static int drain_pretty(query_cursor *cur)
     }
 }
 
+/* DELETE runs at once; its answer is `{"deleted":true}` whatever the format (it has
+ * no rows to format). */
+static int run_delete(query_cursor *cur, const ast_stmt *stmt)
+{
+    bool deleted;
+    int rc = qdelete_run(&cur->ctx, stmt, &deleted);
+    if (rc != VG_OK)
+        return rc;
+    cur->t_exec = vg_mono_ns();
+    log_phase(cur, "planned");
+    vg_buf_puts(&cur->stage, "{\"deleted\":true}");
+    if (cur->stage.oom)
+        return vg_err_set(&cur->err, VG_ENOMEM, "out of memory answering a DELETE");
+    cur->content_type = "application/json";
+    cur->done = true;
+    cur->t_end = vg_mono_ns();
+    return VG_OK;
+}
+
 static int plan_and_open(query_cursor *cur, const query_request *req)
 {
     char *sql = vg_arena_strndup(&cur->arena, req->sql ? req->sql : "", req->sql_len);
@@ -556,6 +577,8 @@ static int plan_and_open(query_cursor *cur, const query_request *req)
         return vg_err_set(&cur->err, VG_ENOMEM, "out of memory copying the query");
     ast_stmt *stmt = NULL;
     int rc = ast_parse(sql, req->sql_len, &cur->arena, &stmt, &cur->err);
+    if (rc == VG_OK && stmt->kind == AS_DELETE)
+        return run_delete(cur, stmt);
     if (rc == VG_OK)
         rc = qplan_build(&cur->ctx, stmt, &cur->root);
     if (rc != VG_OK)
@@ -626,6 +649,11 @@ int query_open(query_engine *q, const query_request *req, query_cursor **out,
     }
     *out = cur;
     return VG_OK;
+}
+
+const char *query_content_type(const query_cursor *cur)
+{
+    return cur->content_type ? cur->content_type : query_format_content_type(cur->format);
 }
 
 /* ---- reading ---- */

@@ -52,6 +52,9 @@ typedef struct query_param {
 /* Receives formatted output. Returning non-zero aborts the query (client gone). */
 typedef int (*query_write_fn)(void *ctx, const char *data, size_t len);
 
+/* A statement is a query (SELECT, EXPLAIN, SHOW) or `DELETE FROM t [WHERE time
+ * ranges AND tag equality]`, which removes rows from the write buffer and, through
+ * a tombstone, from the Parquet files (persist_delete_rows). */
 typedef struct query_request {
     const char *db; /* database name (NUL-terminated) */
     const char *sql;
@@ -84,6 +87,9 @@ typedef struct query_outcome {
 typedef struct query_cursor query_cursor;
 int query_open(query_engine *q, const query_request *req, query_cursor **out,
                query_outcome *outcome, vg_err *e);
+/* The Content-Type of the cursor's output: the format's, or application/json for a
+ * DELETE (whose answer is `{"deleted":true}` in every format). */
+const char *query_content_type(const query_cursor *cur);
 /* Fills buf with up to max (>= 4096) bytes of formatted output. Returns the number of
  * bytes, 0 at the end, or -1 on an error during execution (e set; the output so far
  * is truncated, as in Core). */

@@ -62,6 +62,7 @@ typedef struct server_config {
     const char *compaction_min_files;
     const char *compaction_interval;
     const char *compaction_mem_bytes;
+    const char *hard_delete_default_duration;
     bool without_auth;
 } server_config;
 
@@ -110,6 +111,10 @@ static const flag_def flags[] = {
     {"--compaction-interval", "VIGIL_COMPACTION_INTERVAL", "10s", OFF(compaction_interval),
      "How often background compaction looks for days to merge, besides after each "
      "snapshot (0 = never in the background; POST /api/v3/compact still works)"},
+    {"--hard-delete-default-duration", "VIGIL_HARD_DELETE_DEFAULT_DURATION", "72h",
+     OFF(hard_delete_default_duration),
+     "How long after a delete (hard_delete_at=default, the default) the files of a deleted "
+     "database or table are removed"},
     {"--wal-compression", "VIGIL_WAL_COMPRESSION", "none", OFF(wal_compression),
      "Compress WAL records: 'none' or 'lz4' (about half the WAL bytes, some CPU)"},
     {"--log-filter", "VIGIL_LOG_FILTER", "info", OFF(log_filter),
@@ -288,6 +293,7 @@ typedef struct server {
     uint32_t compaction_min_files;
     size_t compaction_mem_bytes;
     int64_t compaction_interval_ns;
+    int64_t hard_delete_default_ns;
     int64_t last_compaction_ns;
     int64_t last_partition; /* gen1 partition of the clock at the last snapshot */
     pthread_t persister;
@@ -374,7 +380,8 @@ static bool snapshot_due(server *s)
     return true;
 }
 
-/* Expired files are looked for every second. */
+/* Expired files, files of hard-deleted databases and tables, and deletes no file
+ * needs any more are looked for every second. */
 #define RETENTION_TICKS 10
 
 static void *persister_main(void *arg)
@@ -397,6 +404,9 @@ static void *persister_main(void *arg)
             vg_err_clear(&e);
             if (persist_apply_retention(s->persist, vg_now_ns(), &removed, &e) != VG_OK)
                 VG_WARN("server", "retention clean-up failed: %s", e.msg);
+            vg_err_clear(&e);
+            if (persist_purge(s->persist, vg_now_ns(), NULL, &e) != VG_OK)
+                VG_WARN("server", "clean-up of deleted data failed: %s", e.msg);
         }
         int64_t now_mono = vg_mono_ns();
         bool compact = s->compaction_interval_ns > 0 &&
@@ -439,13 +449,20 @@ static int seal_buffer(void *ctx, buffer_chunk ***chunks, size_t *n, uint64_t *w
     return ingest_seal(ctx, chunks, n, wal_seq, e);
 }
 
+static int delete_buffered(void *ctx, const catalog_tombstone *t, uint64_t *wal_seq,
+                           uint64_t *buffered_rows, vg_err *e)
+{
+    return ingest_delete_rows(ctx, t, wal_seq, buffered_rows, e);
+}
+
 static int open_persist(server *s, vg_err *e)
 {
     int rc = store_open(s->root, &s->store, e);
     if (rc != VG_OK)
         return rc;
     persist_config pc = {.cat = s->cat, .wal = s->wal, .buf = s->buf, .store = s->store,
-                         .seal = seal_buffer, .seal_ctx = s->ig, .gen1_ns = s->gen1_ns,
+                         .seal = seal_buffer, .seal_ctx = s->ig, .delete_rows = delete_buffered,
+                         .delete_ctx = s->ig, .gen1_ns = s->gen1_ns,
                          .row_group_rows = s->row_group_rows,
                          .compaction_max_file_bytes = s->compaction_max_file_bytes,
                          .compaction_min_files = s->compaction_min_files,
@@ -606,6 +623,7 @@ static int start(server *s, const catalog_limits *lim, int64_t flush_ns, size_t 
     s->started = true;
     http_config hc = {.bind = s->cfg.http_bind, .max_request_bytes = max_body, .cat = s->cat,
                       .ingest = s->ig, .query = s->query, .persist = s->persist,
+                      .hard_delete_default_ns = s->hard_delete_default_ns,
                       .version = VIGIL_VERSION, .revision = VIGIL_REVISION};
     return http_start(&hc, &s->http, e);
 }
@@ -693,6 +711,12 @@ static int check_persist_config(server *s)
     if (vg_parse_duration(c->compaction_interval, strlen(c->compaction_interval),
                           &s->compaction_interval_ns, &e)) {
         fprintf(stderr, "error: --compaction-interval: %s\n", e.msg);
+        return -1;
+    }
+    if (vg_parse_duration(c->hard_delete_default_duration,
+                          strlen(c->hard_delete_default_duration), &s->hard_delete_default_ns,
+                          &e)) {
+        fprintf(stderr, "error: --hard-delete-default-duration: %s\n", e.msg);
         return -1;
     }
     if (s->compaction_min_files < 2) {

@@ -334,7 +334,7 @@ int main(int argc, char **argv)
         catalog_table **tables = xcalloc(db->ntables, sizeof *tables);
         uint32_t nt = 0;
         for (uint32_t k = 0; k < db->ntables; k++)
-            if (db->tables[k] != NULL)
+            if (db->tables[k] != NULL && !db->tables[k]->deleted)
                 tables[nt++] = db->tables[k];
         qsort(tables, nt, sizeof *tables, cmp_table_by_name);
         for (uint32_t k = 0; k < nt; k++)

@@ -4,7 +4,8 @@
  *
  * For any input it checks, and abort()s when one fails:
  *  - a failed parse returns VG_EINVAL with a "SQL syntax error at line L, column C: "
- *    message whose position lies inside the input (or "SQL text is too long");
+ *    message whose position lies inside the input (or "SQL text is too long", or a
+ *    DELETE's "... found <what> at line L, column C");
  *  - every node of a successful parse has a position inside the input;
  *  - every expression rendered with ast_expr_to_sql parses back inside
  *    `SELECT <rendering>`, and renders again to the same text (so the rendering
@@ -174,12 +175,32 @@ static void check_query(const input *in, const ast_query *q)
     check_expr(in, q->offset);
 }
 
+/* A DELETE whose WHERE has another shape: "DELETE supports only time ranges and tag
+ * equality, found <what> at line L, column C", the position last. */
+static void check_delete_error(const input *in, const char *msg)
+{
+    const char *at = NULL;
+    for (const char *p = strstr(msg, " at line "); p; p = strstr(p + 1, " at line "))
+        at = p;
+    REQUIRE(at != NULL && at > msg + strlen("DELETE supports only time ranges and tag "
+                                            "equality, found "));
+    unsigned line = 0, col = 0;
+    int used = 0;
+    REQUIRE(sscanf(at, " at line %u, column %u%n", &line, &col, &used) == 2);
+    REQUIRE(at[used] == '\0');
+    REQUIRE(line >= 1 && line <= in->lines && col >= 1);
+}
+
 /* "SQL syntax error at line L, column C: ..." with L inside the input. */
 static void check_error(const input *in, int rc, const vg_err *e)
 {
     REQUIRE(rc == VG_EINVAL);
     if (strncmp(e->msg, "SQL text is too long", 20) == 0)
         return;
+    if (strncmp(e->msg, "DELETE supports only", 20) == 0) {
+        check_delete_error(in, e->msg);
+        return;
+    }
     unsigned line = 0, col = 0;
     int used = 0;
     REQUIRE(sscanf(e->msg, "SQL syntax error at line %u, column %u: %n", &line, &col, &used) == 2);

@@ -306,9 +306,13 @@ def test_sql_errors_are_400_json(shared_server, cpu_db):
 
 
 def test_unsupported_is_405(shared_server, cpu_db):
-    msg = error_json(sql_get(shared_server, cpu_db, "DELETE FROM cpu WHERE host = 'a'"), 405)
+    msg = error_json(sql_get(shared_server, cpu_db, "SELECT (SELECT 1) FROM cpu"), 405)
     assert msg.startswith("This feature is not implemented"), msg
-    # Nothing was deleted.
+    # A DELETE of another shape is a 400 that says where; nothing was deleted.
+    msg = error_json(sql_get(shared_server, cpu_db, "DELETE FROM cpu WHERE host = 'a' OR 1 = 1"),
+                     400)
+    assert msg == ("DELETE supports only time ranges and tag equality, found OR at line 1, "
+                   "column 34"), msg
     assert len(query_json(shared_server, cpu_db, "SELECT host FROM cpu")) == 3
 
 

@@ -695,7 +695,168 @@ static void test_may_have_dups(void)
     buffer_free(b);
 }
 
+/* Appends n rows to table (1, 0): host tag h<i % 3>, a float, a string on even rows,
+ * times 0..n-1; chunks of 8 rows. */
+static buffer *delete_fixture(int n)
+{
+    buffer_options opt = {.chunk_rows = 8};
+    buffer *b = buffer_new(&opt);
+    for (int i = 0; i < n; i++) {
+        char host[8];
+        snprintf(host, sizeof host, "h%d", i % 3);
+        buffer_value r[] = {vtag(1, host), vf(2, i), vstr(3, "s")};
+        append_ok(b, 1, 0, 4, i, r, i % 2 ? 2 : 3, (uint64_t)i + 1);
+    }
+    return b;
+}
+
+static int delete_ok(buffer *b, const catalog_tombstone *t)
+{
+    buffer_delete *d = NULL;
+    vg_err e;
+    CHECK_INT(buffer_delete_prepare(b, t, &d, &e), VG_OK);
+    int rows = (int)buffer_delete_rows(d);
+    buffer_delete_commit(b, d);
+    return rows;
+}
+
+/* Concatenates "host:value" of every buffered row, in table order. */
+static void rows_of(buffer *b, char *out, size_t cap)
+{
+    size_t n;
+    buffer_chunk **ch = snap(b, 1, 0, &n);
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t r = 0; r < ch[i]->nrows; r++) {
+            uint32_t len = 0;
+            bool has_s = buffer_is_valid(&ch[i]->cols[3], r);
+            if (has_s)
+                str_at(ch[i], 3, r, &len);
+            k += (size_t)snprintf(out + k, cap - k, "%s:%g%s ", tag_at(ch[i], 1, r),
+                                  ch[i]->cols[2].v.f64[r], has_s && len == 1 ? "s" : "");
+        }
+    buffer_snapshot_release(ch, n);
+}
+
+/* Deletes by time range and tags rewrite the chunks in place: other rows, their
+ * nulls and strings stay, chunks emptied go, readers keep the chunks they hold. */
+static void test_delete_rows(void)
+{
+    size_t mem0 = vg_mem_used();
+    buffer *b = delete_fixture(20);
+    size_t n_held;
+    buffer_chunk **held = snap(b, 1, 0, &n_held);
+    CHECK_INT(n_held, 3);
+
+    vg_str h1[1] = {VG_STR("h1")};
+    catalog_tomb_pred p1 = {1, 1, h1};
+    catalog_tombstone t = {.db_id = 1, .table_id = 0, .min_time = 3, .max_time = 12,
+                           .npreds = 1, .preds = &p1};
+    CHECK_INT(delete_ok(b, &t), 3); /* times 4, 7, 10 */
+    CHECK_INT(buffer_row_count(b, 1, 0), 17);
+    char got[1024];
+    rows_of(b, got, sizeof got);
+    CHECK_STR(got, "h0:0s h1:1 h2:2s h0:3 h2:5 h0:6s h2:8s h0:9 h2:11 h0:12s h1:13 h2:14s "
+                   "h0:15 h1:16s h2:17 h0:18s h1:19 ");
+    /* the held snapshot still has every row */
+    CHECK_INT(held[0]->nrows + held[1]->nrows + held[2]->nrows, 20);
+    buffer_snapshot_release(held, n_held);
+
+    /* no match: nothing changes; a predicate value unknown to the chunk */
+    vg_str nope[1] = {VG_STR("zz")};
+    catalog_tomb_pred p2 = {1, 1, nope};
+    catalog_tombstone none = {.db_id = 1, .table_id = 0, .min_time = INT64_MIN,
+                              .max_time = INT64_MAX, .npreds = 1, .preds = &p2};
+    CHECK_INT(delete_ok(b, &none), 0);
+    /* a predicate on a column the table lacks matches nothing either */
+    catalog_tomb_pred p3 = {9, 1, h1};
+    none.preds = &p3;
+    CHECK_INT(delete_ok(b, &none), 0);
+    /* an unknown table: an empty plan */
+    none.table_id = 5;
+    CHECK_INT(delete_ok(b, &none), 0);
+
+    /* the whole second chunk (times 8..15) goes; rows after it keep their order */
+    catalog_tombstone mid = {.db_id = 1, .table_id = 0, .min_time = 8, .max_time = 15};
+    CHECK_INT(delete_ok(b, &mid), 7);
+    rows_of(b, got, sizeof got);
+    CHECK_STR(got, "h0:0s h1:1 h2:2s h0:3 h2:5 h0:6s h1:16s h2:17 h0:18s h1:19 ");
+    size_t n;
+    buffer_chunk **ch = snap(b, 1, 0, &n);
+    CHECK_INT(n, 2);
+    CHECK(ch[0]->seq == 0 && ch[1]->seq == 2);
+    CHECK(ch[0]->min_time == 0 && ch[0]->max_time == 6 && ch[1]->min_time == 16);
+    buffer_snapshot_release(ch, n);
+
+    /* rows written after a delete at the same (tags, time) stay */
+    buffer_value r[] = {vtag(1, "h0"), vf(2, 100)};
+    append_ok(b, 1, 0, 4, 0, r, 2, 50);
+    catalog_tombstone all = {.db_id = 1, .table_id = 0, .min_time = INT64_MIN,
+                             .max_time = INT64_MAX};
+    CHECK_INT(delete_ok(b, &all), 11);
+    CHECK_INT(buffer_row_count(b, 1, 0), 0);
+    append_ok(b, 1, 0, 4, 0, r, 2, 51);
+    rows_of(b, got, sizeof got);
+    CHECK_STR(got, "h0:100 ");
+    buffer_free(b);
+    CHECK_INT(vg_mem_used(), mem0);
+}
+
+/* Every allocation of a delete fails in turn: the buffer is untouched, nothing
+ * leaks; an aborted plan changes nothing either. */
+static void test_delete_alloc_failures(void)
+{
+    size_t mem0 = vg_mem_used();
+    vg_str h[2] = {VG_STR("h1"), VG_STR("h2")};
+    catalog_tomb_pred p = {1, 2, h};
+    catalog_tombstone t = {.db_id = 1, .table_id = 0, .min_time = 2, .max_time = 30,
+                           .npreds = 1, .preds = &p};
+    char want[1024], got[1024];
+    for (long fail = 1; fail < 60; fail++) {
+        buffer *b = delete_fixture(20);
+        rows_of(b, want, sizeof want);
+        buffer_delete *d = NULL;
+        vg_err e;
+        vg_mem_fail_after(fail);
+        int rc = buffer_delete_prepare(b, &t, &d, &e);
+        vg_mem_fail_after(0);
+        rows_of(b, got, sizeof got);
+        CHECK_STR(got, want);
+        if (rc == VG_OK) {
+            buffer_delete_abort(d);
+            rows_of(b, got, sizeof got);
+            CHECK_STR(got, want);
+        } else {
+            CHECK_INT(rc, VG_ENOMEM);
+            CHECK(d == NULL);
+        }
+        buffer_free(b);
+    }
+    CHECK_INT(vg_mem_used(), mem0);
+}
+
+/* drop_table empties one table, readers keep what they hold. */
+static void test_drop_table(void)
+{
+    size_t mem0 = vg_mem_used();
+    buffer *b = delete_fixture(10);
+    buffer_value r[] = {vf(2, 1)};
+    append_ok(b, 1, 1, 4, 0, r, 1, 1);
+    size_t n;
+    buffer_chunk **held = snap(b, 1, 0, &n);
+    buffer_drop_table(b, 1, 0);
+    buffer_drop_table(b, 1, 7);
+    CHECK_INT(buffer_row_count(b, 1, 0), 0);
+    CHECK_INT(buffer_row_count(b, 1, 1), 1);
+    CHECK_INT(held[0]->nrows, 8);
+    buffer_snapshot_release(held, n);
+    buffer_free(b);
+    CHECK_INT(vg_mem_used(), mem0);
+}
+
 TEST_MAIN(test_all_types_and_nulls, test_new_column_mid_chunk, test_rollover,
           test_snapshot_while_appending, test_dictionary_ids, test_strings,
           test_duplicate_values_in_row, test_rejected_rows, test_refcount_and_drop_db,
-          test_alloc_failures, test_concurrent_snapshots, test_may_have_dups)
+          test_alloc_failures, test_concurrent_snapshots, test_may_have_dups, test_delete_rows,
+          test_delete_alloc_failures, test_drop_table)

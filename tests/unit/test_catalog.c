@@ -84,11 +84,29 @@ static char *dump(catalog *c)
     catalog_db **dbs = catalog_dbs(c, &n);
     for (uint32_t i = 0; i < n; i++) {
         catalog_db *db = dbs[i];
-        vg_buf_printf(&b, "db %u %s del=%d at=%lld ret=%lld\n", db->id, db->name, db->deleted,
-                      (long long)db->deleted_at_ns, (long long)db->retention_ns);
+        vg_buf_printf(&b, "db %u %s del=%d at=%lld ret=%lld hard=%lld\n", db->id, db->name,
+                      db->deleted, (long long)db->deleted_at_ns, (long long)db->retention_ns,
+                      (long long)db->hard_delete_at_ns);
         for (uint32_t t = 0; t < db->ntables; t++) {
             catalog_table *tb = db->tables[t];
             vg_buf_printf(&b, " table %u/%u %s ntags=%u\n", tb->db_id, tb->id, tb->name, tb->ntags);
+            if (tb->deleted)
+                vg_buf_printf(&b, "  deleted %s at=%lld wal=%llu hard=%lld\n", tb->orig_name,
+                              (long long)tb->deleted_at_ns, (unsigned long long)tb->deleted_wal_seq,
+                              (long long)tb->hard_delete_at_ns);
+            for (uint32_t k = 0; k < tb->ntombs; k++) {
+                const catalog_tombstone *ts = tb->tombs[k];
+                vg_buf_printf(&b, "  tomb %llu wal=%llu [%lld, %lld]", (unsigned long long)ts->id,
+                              (unsigned long long)ts->wal_seq, (long long)ts->min_time,
+                              (long long)ts->max_time);
+                for (uint32_t p = 0; p < ts->npreds; p++) {
+                    vg_buf_printf(&b, " col%u in", ts->preds[p].col_id);
+                    for (uint32_t v = 0; v < ts->preds[p].nvals; v++)
+                        vg_buf_printf(&b, " '%.*s'", (int)ts->preds[p].vals[v].len,
+                                      ts->preds[p].vals[v].ptr);
+                }
+                vg_buf_putc(&b, '\n');
+            }
             for (uint32_t k = 0; k < tb->ncols; k++)
                 vg_buf_printf(&b, "  col %u %s %s\n", tb->cols[k]->id, tb->cols[k]->name,
                               catalog_type_name(tb->cols[k]->type));
@@ -494,6 +512,148 @@ static void test_soft_delete(void)
     rm_dir(dir);
 }
 
+/* Tombstones: added with their predicates, found by WAL record, encoded and decoded,
+ * removed, and all of it survives a reopen; their ids push file ids past them. */
+static void test_tombstones(void)
+{
+    char *dir = tmp_dir();
+    catalog *c = open_ok(dir, NULL);
+    vg_err e;
+    catalog_db *db = mk_db(c, "plant");
+    catalog_table *t = mk_table(c, db, "temp");
+    mk_col(c, t, "machine", CATALOG_TAG);
+    mk_col(c, t, "celsius", CATALOG_FLOAT);
+    mk_col(c, t, "line", CATALOG_TAG);
+    commit_ok(c);
+
+    vg_str machines[2] = {VG_STR("m1"), VG_STR("")};
+    vg_str lines[1] = {VG_STR("l,0 'x'")};
+    catalog_tomb_pred preds[2] = {{1, 2, machines}, {3, 1, lines}};
+    catalog_tombstone ts = {.db_id = db->id, .table_id = t->id, .wal_seq = 17,
+                            .min_time = -5, .max_time = INT64_MAX, .npreds = 2, .preds = preds};
+    ts.id = catalog_file_id_next(c);
+    CHECK_INT(ts.id, 1);
+    CHECK_INT(catalog_tombstone_add(c, &ts, &e), VG_OK);
+    catalog_tombstone all = {.id = catalog_file_id_next(c), .db_id = db->id, .table_id = t->id,
+                             .min_time = INT64_MIN, .max_time = 99};
+    CHECK_INT(catalog_tombstone_add(c, &all, &e), VG_OK);
+    /* a predicate on a field, or an unknown table, is refused */
+    catalog_tomb_pred on_field = {2, 1, machines};
+    catalog_tombstone bad = {.id = 9, .db_id = db->id, .table_id = t->id, .npreds = 1,
+                             .preds = &on_field};
+    CHECK_INT(catalog_tombstone_add(c, &bad, &e), VG_EINVAL);
+    bad.table_id = 7;
+    bad.npreds = 0;
+    CHECK_INT(catalog_tombstone_add(c, &bad, &e), VG_ENOTFOUND);
+    commit_ok(c);
+    CHECK_INT(t->ntombs, 2);
+    CHECK(catalog_tombstone_by_wal(t, 17) == t->tombs[0]);
+    CHECK(catalog_tombstone_by_wal(t, 0) == NULL);
+    CHECK(catalog_tombstone_by_wal(t, 18) == NULL);
+
+    /* the byte form round-trips, and a byte short or long is corrupt */
+    size_t n = catalog_tombstone_encoded_size(&ts);
+    uint8_t *bytes = malloc(n + 1);
+    catalog_tombstone_encode(&ts, bytes);
+    catalog_tombstone *back = NULL;
+    CHECK_INT(catalog_tombstone_decode(bytes, n, &back), VG_OK);
+    CHECK(back && back->id == 1 && back->wal_seq == 17 && back->min_time == -5 &&
+          back->max_time == INT64_MAX && back->npreds == 2);
+    if (back && back->npreds == 2) {
+        CHECK_INT(back->preds[0].nvals, 2);
+        CHECK_MEM(back->preds[0].vals[0].ptr, back->preds[0].vals[0].len, "m1");
+        CHECK_INT(back->preds[0].vals[1].len, 0);
+        CHECK_MEM(back->preds[1].vals[0].ptr, back->preds[1].vals[0].len, "l,0 'x'");
+    }
+    catalog_tombstone_free(back);
+    back = NULL;
+    CHECK_INT(catalog_tombstone_decode(bytes, n - 1, &back), VG_ECORRUPT);
+    CHECK_INT(catalog_tombstone_decode(bytes, n + 1, &back), VG_ECORRUPT);
+    CHECK(back == NULL);
+    free(bytes);
+
+    char *before = dump(c);
+    catalog_close(c);
+    c = open_ok(dir, NULL);
+    char *after = dump(c);
+    CHECK_STR(after, before);
+    CHECK(strstr(after, "  tomb 1 wal=17 [-5, 9223372036854775807] col1 in 'm1' '' col3 in "
+                        "'l,0 'x''\n") != NULL);
+    /* file ids continue after the tombstones' */
+    catalog_write_lock(c);
+    CHECK_INT(catalog_file_id_next(c), 3);
+    t = catalog_db_get(c, 0)->tables[0];
+    CHECK_INT(catalog_tombstone_remove(c, t, 1, &e), VG_OK);
+    CHECK_INT(catalog_tombstone_remove(c, t, 1, &e), VG_ENOTFOUND);
+    catalog_write_unlock(c);
+    commit_ok(c);
+    catalog_close(c);
+    c = open_ok(dir, NULL);
+    t = catalog_db_get(c, 0)->tables[0];
+    CHECK_INT(t->ntombs, 1);
+    CHECK_INT(t->tombs[0]->id, 2);
+    CHECK_INT(t->tombs[0]->npreds, 0);
+    free(before);
+    free(after);
+    catalog_close(c);
+    rm_dir(dir);
+}
+
+/* A table's soft delete frees its name, keeps its id and files, remembers the WAL
+ * position; hard-delete times of tables and databases are durable. */
+static void test_table_delete(void)
+{
+    char *dir = tmp_dir();
+    catalog *c = open_ok(dir, NULL);
+    vg_err e;
+    catalog_db *db = mk_db(c, "plant");
+    catalog_table *t = mk_table(c, db, "temp");
+    mk_col(c, t, "machine", CATALOG_TAG);
+    mk_table(c, db, "other");
+    commit_ok(c);
+    CHECK_INT(catalog_table_count(c), 2);
+    CHECK_INT(catalog_table_set_hard_delete(c, t, 5, &e), VG_EINVAL);
+    CHECK_INT(catalog_table_delete(c, t, 42, &e), VG_OK);
+    CHECK_INT(catalog_table_delete(c, t, 43, &e), VG_EEXISTS);
+    CHECK(t->deleted && t->deleted_wal_seq == 42);
+    CHECK_STR(t->orig_name, "temp");
+    CHECK(strncmp(t->name, "temp-", 5) == 0 && strlen(t->name) == 4 + 1 + 15);
+    CHECK(catalog_table_find(db, "temp", 4) == NULL);
+    CHECK(catalog_table_find(db, t->name, t->name_len) == NULL);
+    CHECK_INT(catalog_table_count(c), 1);
+    CHECK(catalog_table_deleted_after(db, "temp", 4, 42));
+    CHECK(catalog_table_deleted_after(db, "temp", 4, 1));
+    CHECK(!catalog_table_deleted_after(db, "temp", 4, 43));
+    CHECK(!catalog_table_deleted_after(db, "other", 5, 1));
+    CHECK_INT(catalog_column_add(c, t, "x", 1, CATALOG_INT, NULL, &e), VG_ENOTFOUND);
+    CHECK_INT(catalog_table_set_hard_delete(c, t, 1234, &e), VG_OK);
+    /* the name is free again: a new table with a new id */
+    catalog_table *t2 = mk_table(c, db, "temp");
+    CHECK_INT(t2->id, 2);
+    CHECK_INT(catalog_db_set_hard_delete(c, db, 5, &e), VG_EINVAL);
+    commit_ok(c);
+    CHECK_INT(catalog_db_delete(c, db, &e), VG_OK);
+    CHECK_INT(catalog_table_count(c), 0);
+    CHECK_INT(catalog_table_delete(c, t2, 50, &e), VG_ENOTFOUND);
+    CHECK_INT(catalog_db_set_hard_delete(c, db, 777, &e), VG_OK);
+    commit_ok(c);
+    char *before = dump(c);
+    catalog_close(c);
+    c = open_ok(dir, NULL);
+    char *after = dump(c);
+    CHECK_STR(after, before);
+    db = catalog_db_get(c, 0);
+    CHECK_INT(db->hard_delete_at_ns, 777);
+    CHECK_INT(db->tables[0]->hard_delete_at_ns, 1234);
+    CHECK(db->tables[0]->deleted && !db->tables[2]->deleted);
+    CHECK_INT(catalog_table_count(c), 0);
+    CHECK(catalog_table_deleted_after(db, "temp", 4, 42));
+    free(before);
+    free(after);
+    catalog_close(c);
+    rm_dir(dir);
+}
+
 /* Builds a committed state, then one more commit; returns the log sizes before and
  * after that last commit, and the dump of the state before it. */
 static char *two_states(const char *dir, long *size_a, long *size_b, char **dump_b)
@@ -744,6 +904,14 @@ static void test_alloc_failures(void)
                 continue;
             catalog_column_add(c, t, "a", 1, CATALOG_TAG, &col, NULL);
             catalog_column_add(c, t, "b", 1, CATALOG_FLOAT, &col, NULL);
+            vg_str vals[2] = {VG_STR("x"), VG_STR("yy")};
+            catalog_tomb_pred pred = {1, 2, vals};
+            catalog_tombstone ts = {.id = 100 + (uint64_t)i, .db_id = db->id, .table_id = t->id,
+                                    .min_time = 1, .max_time = 2, .npreds = 1, .preds = &pred};
+            if (t->ncols > 1 && t->cols[1]->type == CATALOG_TAG)
+                catalog_tombstone_add(c, &ts, NULL);
+            if (i == 1)
+                catalog_table_delete(c, t, 9, NULL);
         }
         if (db)
             catalog_db_delete(c, db, NULL);
@@ -764,4 +932,5 @@ static void test_alloc_failures(void)
 
 TEST_MAIN(test_type_names, test_roundtrip, test_db_name_rules, test_table_and_column_rules,
           test_limits, test_default_limits, test_soft_delete, test_torn_tail, test_corrupt_middle,
-          test_uncommitted_lost, test_single_opener, test_alloc_failures)
+          test_uncommitted_lost, test_single_opener, test_alloc_failures, test_tombstones,
+          test_table_delete)

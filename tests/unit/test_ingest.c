@@ -197,8 +197,8 @@ static void test_replay_restores_rows(void)
                        &e),
               VG_OK);
     CHECK_INT(write_lp(&v, "other", "x v=1i 5\n", true, &res, &a, &e), VG_OK);
-    CHECK_INT(ingest_delete_database(v.ig, "other", 5, &e), VG_OK);
-    CHECK_INT(ingest_delete_database(v.ig, "other", 5, &e), VG_ENOTFOUND);
+    CHECK_INT(ingest_delete_database(v.ig, "other", 5, 0, &e), VG_OK);
+    CHECK_INT(ingest_delete_database(v.ig, "other", 5, 0, &e), VG_ENOTFOUND);
     CHECK_STR(e.msg, "database not found: other");
     env_close(&v);
     env_open(&v);
@@ -263,6 +263,110 @@ static void test_compressed_wal_replays(void)
     compress_wal = false;
 }
 
+static uint64_t replay_ok(env *v)
+{
+    vg_err e;
+    uint64_t n = 0;
+    CHECK_INT(ingest_replay(v->ig, &n, &e), VG_OK);
+    return n;
+}
+
+/* Row deletes rewrite the buffer and write a WAL record; replay re-applies it at its
+ * place (rows written after it stay) and records the tombstone in the catalog when a
+ * crash came before the delete could (once). */
+static void test_delete_rows_replay(void)
+{
+    env v;
+    env_init(&v);
+    vg_arena a;
+    vg_arena_init(&a, 4096);
+    ingest_result res;
+    vg_err e;
+    CHECK_INT(write_lp(&v, "db", "m,t=a f=1 1\nm,t=b f=2 1\nm,t=a f=3 2\nm f=4 2\n", true, &res,
+                       &a, &e), VG_OK);
+    catalog_table *m = table(&v, "db", "m");
+    catalog_column *tag = catalog_column_find(m, "t", 1);
+    vg_str vals[1] = {VG_STR("a")};
+    catalog_tomb_pred pred = {tag->id, 1, vals};
+    catalog_tombstone t = {.db_id = m->db_id, .table_id = m->id, .min_time = INT64_MIN,
+                           .max_time = INT64_MAX, .npreds = 1, .preds = &pred};
+    uint64_t seq = 0, removed = 0;
+    CHECK_INT(ingest_delete_rows(v.ig, &t, &seq, &removed, &e), VG_OK);
+    CHECK_INT(seq, 2);
+    CHECK_INT(removed, 2);
+    CHECK_INT(rows(&v, "db", "m"), 2);
+    /* the same (tag set, time) written after the delete stays */
+    CHECK_INT(write_lp(&v, "db", "m,t=a f=9 1\n", true, &res, &a, &e), VG_OK);
+    CHECK_INT(rows(&v, "db", "m"), 3);
+    CHECK_INT(m->ntombs, 0); /* persist records it; here that never happened */
+
+    env_close(&v);
+    env_open(&v);
+    CHECK_INT(replay_ok(&v), 3);
+    CHECK_INT(rows(&v, "db", "m"), 3);
+    m = table(&v, "db", "m");
+    CHECK_INT(m->ntombs, 1);
+    if (m->ntombs == 1) {
+        CHECK_INT(m->tombs[0]->wal_seq, 2);
+        CHECK_INT(m->tombs[0]->id, 1);
+        CHECK_INT(m->tombs[0]->npreds, 1);
+    }
+    catalog_db *d = catalog_db_find(v.cat, "db", 2);
+    buffer_chunk **ch;
+    size_t nc;
+    CHECK_INT(buffer_snapshot(v.buf, d->id, m->id, &ch, &nc, &e), VG_OK);
+    double sum = 0;
+    for (size_t i = 0; i < nc; i++)
+        for (uint32_t r = 0; r < ch[i]->nrows; r++)
+            sum += ch[i]->cols[catalog_column_find(m, "f", 1)->id].v.f64[r];
+    CHECK(sum == 2 + 4 + 9);
+    buffer_snapshot_release(ch, nc);
+    /* a second replay finds the tombstone there already */
+    env_close(&v);
+    env_open(&v);
+    CHECK_INT(replay_ok(&v), 3);
+    CHECK_INT(table(&v, "db", "m")->ntombs, 1);
+    CHECK_INT(rows(&v, "db", "m"), 3);
+
+    /* a delete of a table that is gone is refused and writes nothing */
+    t.table_id = 9;
+    CHECK_INT(ingest_delete_rows(v.ig, &t, &seq, &removed, &e), VG_ENOTFOUND);
+    vg_arena_free(&a);
+    env_destroy(&v);
+}
+
+/* A deleted table's rows do not come back by replay, not even into a new table of
+ * the same name; rows written to that new table after the delete do. */
+static void test_delete_table_replay(void)
+{
+    env v;
+    env_init(&v);
+    vg_arena a;
+    vg_arena_init(&a, 4096);
+    ingest_result res;
+    vg_err e;
+    CHECK_INT(write_lp(&v, "db", "gone v=1 1\nkeep v=1 1\n", true, &res, &a, &e), VG_OK);
+    CHECK_INT(ingest_delete_table(v.ig, "db", "gone", 0, &e), VG_OK);
+    CHECK_INT(ingest_delete_table(v.ig, "db", "gone", 0, &e), VG_ENOTFOUND);
+    CHECK_STR(e.msg, "table not found: gone");
+    CHECK_INT(ingest_delete_table(v.ig, "nodb", "gone", 0, &e), VG_ENOTFOUND);
+    CHECK_STR(e.msg, "database not found: nodb");
+    CHECK(table(&v, "db", "gone") == NULL);
+    CHECK_INT(write_lp(&v, "db", "gone v=2 2\ngone v=3 3\n", true, &res, &a, &e), VG_OK);
+    CHECK_INT(rows(&v, "db", "gone"), 2);
+    CHECK_INT(table(&v, "db", "gone")->id, 2);
+    env_close(&v);
+    env_open(&v);
+    CHECK_INT(replay_ok(&v), 2);
+    CHECK_INT(rows(&v, "db", "gone"), 2);
+    CHECK_INT(rows(&v, "db", "keep"), 1);
+    catalog_db *d = catalog_db_find(v.cat, "db", 2);
+    CHECK_INT(buffer_row_count(v.buf, d->id, 0), 0);
+    CHECK_INT(catalog_table_count(v.cat), 2);
+    vg_arena_free(&a);
+    env_destroy(&v);
+}
+
 TEST_MAIN(test_write_creates_schema, test_type_conflict_is_a_line_error,
           test_reserved_time_and_limits, test_reject_whole_batch, test_replay_restores_rows,
-          test_compressed_wal_replays)
+          test_compressed_wal_replays, test_delete_rows_replay, test_delete_table_replay)

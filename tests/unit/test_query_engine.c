@@ -247,8 +247,11 @@ static void test_error_kinds(void)
                 "SQL syntax error at line 1, column ");
     check_error(&v, "plant", "SELECT unit FROM pumps", QUERY_ERR_USER, "table 'pumps' not found");
     check_error(&v, "plant", "SELECT nope FROM pump", QUERY_ERR_USER, "");
-    check_error(&v, "plant", "DELETE FROM pump", QUERY_ERR_UNSUPPORTED,
-                "This feature is not implemented");
+    check_error(&v, "plant", "DELETE FROM pump", QUERY_ERR_INTERNAL,
+                "DELETE needs the persistence layer");
+    check_error(&v, "plant", "DELETE FROM pump WHERE unit = 'a' OR unit = 'b'", QUERY_ERR_USER,
+                "DELETE supports only time ranges and tag equality, found OR at line 1, "
+                "column 35");
     env_close(&v);
 }
 

@@ -586,9 +586,6 @@ static void test_error_expressions(void)
 static void test_error_unsupported(void)
 {
     int code;
-    CHECK_STR(error_of(&E, "DELETE FROM sensors WHERE time < now()", &code),
-              "This feature is not implemented: DELETE (row deletes arrive with the persistence "
-              "work)");
     CHECK_STR(error_of(&E, "SELECT (SELECT 1) FROM sensors", &code),
               "This feature is not implemented: scalar subqueries are not supported yet at line "
               "1, column 8");
@@ -665,6 +662,62 @@ static void test_results(void)
     CHECK_STR(run(&E, "SELECT 1 + 1 AS two, 'x' AS s"), "2|x\n");
 }
 
+/* Runs a DELETE without persistence: "" when it matches nothing (nothing to do), the
+ * error otherwise (a valid one ends in "needs the persistence layer"). */
+static const char *delete_err(env *v, const char *sql)
+{
+    ctx_reset(v);
+    ast_stmt *stmt = NULL;
+    bool deleted = true;
+    int rc = ast_parse(sql, strlen(sql), &v->arena, &stmt, &v->err);
+    if (rc == VG_OK)
+        rc = qdelete_run(&v->c, stmt, &deleted);
+    if (rc == VG_OK)
+        return deleted ? "deleted" : "";
+    return v->err.msg;
+}
+
+#define NEEDS_PERSIST "DELETE needs the persistence layer, which is not running"
+
+static void test_delete_binding(void)
+{
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors"), NEEDS_PERSIST);
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE time >= '2026-01-01T00:00:00Z' AND "
+                             "time < now() - INTERVAL '1 day' AND site IN ('a', 'b') AND "
+                             "sensors.unit_number = 1"),
+              NEEDS_PERSIST);
+    CHECK_STR(delete_err(&E, "DELETE FROM sensorz"),
+              "table 'sensorz' not found at line 1, column 13. Did you mean 'sensors'?");
+    CHECK_STR(delete_err(&E, "DELETE FROM system.queries WHERE time < 5"),
+              "DELETE works on the tables of a database, not on system.queries at line 1, "
+              "column 13");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE nope = 'x'"),
+              "Schema error: No field named 'nope' at line 1, column 27");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE alerts.site = 'x'"),
+              "Schema error: No field named 'alerts.site' at line 1, column 27");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE time > 0 AND s_2 = 1.5"),
+              "DELETE supports only time ranges and tag equality, found s_2 = 1.5 ('s_2' is a "
+              "field, not a tag) at line 1, column 40");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE status IN ('x')"),
+              "DELETE supports only time ranges and tag equality, found status IN ('x') "
+              "('status' is a field, not a tag) at line 1, column 27");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE time > 'yesterday'"),
+              "Cannot parse 'yesterday' as a timestamp (expected RFC 3339, e.g. "
+              "'2026-01-01T00:00:00Z') at line 1, column 34");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE site = $nope"),
+              "No value found for placeholder $nope");
+    /* conditions that can hold for no row delete nothing and record nothing */
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE time > '2026-01-02T00:00:00Z' AND "
+                             "time <= '2026-01-01T00:00:00Z'"),
+              "");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE time BETWEEN 5 AND 4"), "");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE site = NULL"), "");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE site IN (NULL, NULL)"), "");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE time < NULL"), "");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE time > 9223372036854775807"), "");
+    CHECK_STR(delete_err(&E, "DELETE FROM sensors WHERE site IN (NULL, 'a')"), NEEDS_PERSIST);
+}
+
 int main(void)
 {
     env_open(&E);
@@ -689,7 +742,8 @@ int main(void)
                      test_error_unsupported,
                      test_show_tables,
                      test_show_columns,
-                     test_results};
+                     test_results,
+                     test_delete_binding};
     const char *names[] = {"test_star_sorted_by_name",
                            "test_output_names",
                            "test_explain_time_and_tag_pushdown",
@@ -711,7 +765,8 @@ int main(void)
                            "test_error_unsupported",
                            "test_show_tables",
                            "test_show_columns",
-                           "test_results"};
+                           "test_results",
+                           "test_delete_binding"};
     int rc = test_run_all(__FILE__, fns, names, (int)(sizeof fns / sizeof fns[0]));
     env_close(&E);
     return rc;

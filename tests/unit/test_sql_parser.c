@@ -1196,9 +1196,73 @@ static void test_cleanup(void)
     CHECK(1);
 }
 
+#define DEL_ONLY "DELETE supports only time ranges and tag equality, found "
+
+/* DELETE's WHERE: ANDs of time comparisons and tag equality; anything else is refused
+ * with what was found and where. */
+static void test_delete(void)
+{
+    CHECK_STR(parse("DELETE FROM cpu"), "(delete (from cpu))");
+    CHECK_STR(parse("delete from iox.cpu;"), "(delete (from iox.cpu))");
+    CHECK_STR(parse("DELETE FROM cpu WHERE time >= '2026-01-01T00:00:00Z' AND time < "
+                    "'2026-01-02T00:00:00Z'"),
+              "(delete (from cpu) (where (and (>= (col time) (str '2026-01-01T00:00:00Z')) "
+              "(< (col time) (str '2026-01-02T00:00:00Z')))))");
+    CHECK_STR(parse("DELETE FROM cpu WHERE host = 'a' AND 'eu' = region AND time = 5"),
+              "(delete (from cpu) (where (and (and (= (col host) (str 'a')) (= (str 'eu') "
+              "(col region))) (= (col time) (int 5)))))");
+    CHECK_STR(parse("DELETE FROM cpu WHERE time BETWEEN 1 AND 2 AND host IN ('a', 'b')"),
+              "(delete (from cpu) (where (and (between (col time) (int 1) (int 2)) "
+              "(in (col host) (str 'a') (str 'b')))))");
+    CHECK_STR(parse("DELETE FROM cpu WHERE now() - INTERVAL '1 day' > time AND (cpu.host = "
+                    "$h)"),
+              "(delete (from cpu) (where (and (> (- (func now) (interval '1 day')) (col time)) "
+              "(= (col cpu.host) (param h)))))");
+
+    CHECK_STR(err("DELETE FROM cpu WHERE host = 'a' OR host = 'b'"),
+              DEL_ONLY "OR at line 1, column 34");
+    CHECK_STR(err("DELETE FROM cpu WHERE time > 1 AND\n  (host = 'a' OR time < 2)"),
+              DEL_ONLY "OR at line 2, column 15");
+    CHECK_STR(err("DELETE FROM cpu WHERE NOT host = 'a'"), DEL_ONLY "NOT at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE usage > 5"), DEL_ONLY "usage > 5 at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE time > 1 AND host <> 'a'"),
+              DEL_ONLY "host <> 'a' at line 1, column 36");
+    CHECK_STR(err("DELETE FROM cpu WHERE time <> 1"), DEL_ONLY "time <> 1 at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE host NOT IN ('a')"),
+              DEL_ONLY "host NOT IN ('a') at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE time NOT BETWEEN 1 AND 2"),
+              DEL_ONLY "time NOT BETWEEN 1 AND 2 at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE host BETWEEN 'a' AND 'b'"),
+              DEL_ONLY "host BETWEEN 'a' AND 'b' at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE time IN (1, 2)"),
+              DEL_ONLY "time IN (1, 2) at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE host LIKE 'a%'"),
+              DEL_ONLY "host LIKE 'a%' at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE host IS NULL"),
+              DEL_ONLY "host IS NULL at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE host = region"),
+              DEL_ONLY "host = region at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE time < time + 1"),
+              DEL_ONLY "time < time + 1 at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE host IN ('a', region)"),
+              DEL_ONLY "host IN ('a', region) at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE lower(host) = 'a'"),
+              DEL_ONLY "lower(host) = 'a' at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE host"), DEL_ONLY "host at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE true"), DEL_ONLY "true at line 1, column 23");
+    CHECK_STR(err("DELETE FROM cpu WHERE time > (SELECT 1)"),
+              DEL_ONLY "time > (SELECT 1) at line 1, column 23");
+    /* syntax errors come first */
+    CHECK_STR(err("DELETE FROM cpu WHERE host = 'a' OR"),
+              SYNTAX "1, column 36: expected an expression, found end of input");
+    CHECK_STR(err("DELETE FROM cpu WHERE time > 1 LIMIT 1"),
+              SYNTAX "1, column 32: expected end of input, found 'LIMIT'");
+}
+
 TEST_MAIN(test_issue_queries, test_numbers, test_strings_and_keywords, test_intervals, test_params,
           test_identifiers, test_precedence, test_predicates, test_functions,
           test_case_cast_extract, test_select_clauses, test_query_clauses, test_statements,
           test_comments, test_positions, test_errors_lexical, test_errors_syntax,
           test_errors_constructs, test_errors_statements, test_depth_limit, test_size_limit,
-          test_render, test_render_round_trip, test_every_prefix, test_out_of_memory, test_cleanup)
+          test_render, test_render_round_trip, test_every_prefix, test_out_of_memory, test_cleanup,
+          test_delete)

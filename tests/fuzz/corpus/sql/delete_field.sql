@@ -1,0 +1,1 @@
+DELETE FROM cpu WHERE usage > 5 AND NOT host LIKE 'x'
