@@ -863,6 +863,7 @@ int ingest_seal(ingest *ig, buffer_chunk ***chunks, size_t *n, uint64_t *wal_seq
     /* Every record appended so far is applied (append and apply happen under this
      * lock), so the last one bounds what the sealed chunks cover. */
     *wal_seq = wal_last_seq(ig->wal);
+    wal_roll_next(ig->wal); /* records after the seal go to a segment of their own */
     pthread_mutex_unlock(&ig->lock);
     return rc;
 }

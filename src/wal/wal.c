@@ -37,6 +37,7 @@ struct wal {
     char *dir;
     int64_t flush_interval_ns;
     uint64_t segment_bytes;
+    bool roll_next; /* atomic: the next batch starts a new segment (wal_roll_next) */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;     /* durable_seq moved, a flush ended, or the log broke */
@@ -284,7 +285,8 @@ static int roll(wal *w, uint64_t first_seq, vg_err *e)
 /* Writes and syncs one batch whose first record is `first_seq`. */
 static int write_batch(wal *w, const unsigned char *p, size_t n, uint64_t first_seq, vg_err *e)
 {
-    if (w->active_bytes >= w->segment_bytes && w->active_bytes > WAL_SEG_HDR_BYTES) {
+    bool asked = __atomic_exchange_n(&w->roll_next, false, __ATOMIC_ACQ_REL);
+    if ((asked || w->active_bytes >= w->segment_bytes) && w->active_bytes > WAL_SEG_HDR_BYTES) {
         int rc = roll(w, first_seq, e);
         if (rc != VG_OK)
             return rc;
@@ -474,6 +476,11 @@ static int unlink_segment(wal *w, uint64_t first_seq, vg_err *e)
         rc = vg_err_errno(e, VG_EIO, errno, "wal: cannot remove %s", path);
     vg_free(path);
     return rc;
+}
+
+void wal_roll_next(wal *w)
+{
+    __atomic_store_n(&w->roll_next, true, __ATOMIC_RELEASE);
 }
 
 int wal_remove_through(wal *w, uint64_t upto, vg_err *e)

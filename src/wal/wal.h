@@ -51,6 +51,10 @@ int wal_sync(wal *w, uint64_t seq, vg_err *e);
 uint64_t wal_last_seq(wal *w);
 /* Highest sequence known durable. */
 uint64_t wal_durable_seq(wal *w);
+/* The next batch written starts a new segment. A snapshot asks for it when it seals
+ * the buffer, so that the segment holding the sealed records ends there and can be
+ * deleted once they are persisted (the active segment never is). */
+void wal_roll_next(wal *w);
 /* Deletes segment files whose records all have seq <= upto (after persistence). */
 int wal_remove_through(wal *w, uint64_t upto, vg_err *e);
 

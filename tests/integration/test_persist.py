@@ -274,3 +274,14 @@ def test_compaction_splits_by_size_and_days(server_factory):
     assert q(s, "SELECT count(*) AS c FROM system.parquet_files") == [{"c": 2}]
     assert compact(s)["compactions"] == 0
     assert q(s, "SELECT * FROM d ORDER BY time") == before
+
+
+def test_snapshot_rolls_the_wal_so_persisted_segments_go(server):
+    assert server.write("plant", "w v=1 %d" % BASE, precision="ns").status == 204
+    first = flush(server)["wal_seq"]
+    # the seal asked for a new segment: the next write starts one, and the next
+    # snapshot deletes the segment holding the records the first one persisted
+    assert server.write("plant", "w v=2 %d" % (BASE + 1), precision="ns").status == 204
+    flush(server)
+    segs = server.wal_segments()
+    assert len(segs) == 1 and int(os.path.basename(segs[0]).split(".")[0]) > first, segs
