@@ -35,6 +35,11 @@ typedef struct colw {
     parquet_column_def def; /* name owned by the writer */
     parquet_encoding enc;   /* resolved; DICT may fall back to PLAIN per chunk */
     bool dict_on;           /* the current chunk still dictionary-encodes */
+    /* AUTO doubles try a dictionary first (sensor readings often repeat a few values)
+     * and fall back to `enc` for the chunk when values are mostly distinct */
+    bool num_dict;
+    uint32_t dict_pages; /* data pages of the chunk written dictionary-encoded */
+    uint64_t chunk_vals; /* non-null values staged in the chunk so far */
     /* the page being staged */
     uint32_t rows;  /* nulls included */
     uint32_t nvals; /* non-null values */
@@ -397,11 +402,44 @@ static void reset_stage(colw *c)
     vg_buf_reset(&c->sbytes);
 }
 
+/* The staged page of a dictionary-trying double column goes back to raw values:
+ * ids looked up in the dictionary. The dictionary itself stays only if earlier
+ * pages of the chunk use it. */
+static void undict_doubles(colw *c)
+{
+    uint32_t *ids = (uint32_t *)c->vals.data;
+    const uint8_t *dict = (const uint8_t *)c->dict_plain.data;
+    size_t n = c->vals.len / 4;
+    vg_buf raw;
+    vg_buf_init(&raw);
+    if (vg_buf_reserve(&raw, n * 8 + 8)) {
+        for (size_t i = 0; i < n; i++)
+            memcpy(raw.data + i * 8, dict + (size_t)ids[i] * 8, 8);
+        raw.len = n * 8;
+    }
+    vg_buf_free(&c->vals);
+    c->vals = raw; /* an OOM here surfaces as vals.oom at the next check */
+    c->dict_on = false;
+    if (c->dict_pages == 0) {
+        vg_map_free(&c->dict_index);
+        vg_map_init(&c->dict_index);
+        vg_buf_reset(&c->dict_plain);
+        c->ndict = 0;
+    }
+}
+
 static int flush_page(parquet_writer *w, colw *c, vg_err *e)
 {
     if (c->rows == 0)
         return VG_OK;
+    /* mostly distinct values: the dictionary would cost more than it saves */
+    if (c->num_dict && c->dict_on && (uint64_t)c->ndict * 2 > c->chunk_vals)
+        undict_doubles(c);
+    if (c->vals.oom)
+        return vg_err_set(e, VG_ENOMEM, "parquet: out of memory");
     int enc = value_encoding(c);
+    if (enc == PQ_ENC_RLE_DICTIONARY)
+        c->dict_pages++;
     bool v2 = w->opt.data_page_v2;
     pq_page_header h = {.num_values = (int32_t)c->rows, .encoding = enc, .has_crc = true};
     vg_buf_reset(&w->body);
@@ -570,10 +608,69 @@ static void stats_span(colw *c, size_t from)
     }
 }
 
+/* The chunk id of a double (by bit pattern, so -0.0, 0.0 and NaNs stay apart),
+ * adding it; UINT32_MAX when the dictionary is full. */
+static uint32_t num_dict_id(parquet_writer *w, colw *c, double x)
+{
+    char key[8];
+    memcpy(key, &x, 8);
+    void *v = vg_map_get(&c->dict_index, key, 8);
+    if (v)
+        return (uint32_t)((uintptr_t)v - 1);
+    if (c->dict_plain.len + 8 > w->opt.dict_bytes || c->ndict == INT32_MAX)
+        return UINT32_MAX;
+    uint32_t id = c->ndict;
+    if (vg_map_put(&c->dict_index, key, 8, (void *)(uintptr_t)(id + 1)) != VG_OK) {
+        c->dict_plain.oom = true;
+        return 0;
+    }
+    vg_buf_append(&c->dict_plain, key, 8);
+    c->ndict++;
+    return id;
+}
+
+/* Doubles while the chunk tries a dictionary: ids staged, one value at a time. */
+static int stage_dict_doubles(parquet_writer *w, colw *c, const parquet_column_data *d,
+                              size_t *r, size_t end, vg_err *e)
+{
+    for (; *r < end && c->dict_on; (*r)++) {
+        bool ok = row_valid(d, *r);
+        if (ok) {
+            double x = d->f64[*r];
+            uint32_t id = num_dict_id(w, c, x);
+            if (id == UINT32_MAX) { /* full: raw values from here on */
+                undict_doubles(c);
+                break;
+            }
+            vg_buf_append(&c->vals, &id, sizeof id);
+            stats_f64(&c->chunk_stats, x);
+            c->nvals++;
+            c->chunk_vals++;
+        } else {
+            c->chunk_stats.nulls++;
+        }
+        if (c->def.nullable)
+            vg_buf_putc(&c->defs, ok ? 1 : 0);
+        c->rows++;
+        int rc = maybe_flush(w, c, e);
+        if (rc != VG_OK)
+            return rc;
+    }
+    return VG_OK;
+}
+
 /* Fixed-width values go in spans that fill the page at most: no per-value calls. */
 static int stage_fixed(parquet_writer *w, colw *c, const parquet_column_data *d, size_t from,
                        size_t n, vg_err *e)
 {
+    if (c->num_dict && c->dict_on) {
+        size_t r = from;
+        int rc = stage_dict_doubles(w, c, d, &r, from + n, e);
+        if (rc != VG_OK || r == from + n)
+            return rc;
+        n -= r - from;
+        from = r;
+    }
     bool is_bool = c->def.type == PARQUET_BOOL;
     size_t width = is_bool ? 1 : 8;
     const uint8_t *src = is_bool                         ? d->b
@@ -606,6 +703,7 @@ static int stage_fixed(parquet_writer *w, colw *c, const parquet_column_data *d,
         size_t nn = (at - start) / width;
         c->chunk_stats.nulls += take - nn;
         c->nvals += (uint32_t)nn;
+        c->chunk_vals += nn;
         c->rows += (uint32_t)take;
         stats_span(c, start);
         r += take;
@@ -732,7 +830,9 @@ static void reset_chunk(colw *c)
     vg_map_init(&c->dict_index);
     vg_buf_reset(&c->dict_plain);
     c->ndict = 0;
-    c->dict_on = c->enc == PARQUET_ENC_DICT;
+    c->dict_on = c->enc == PARQUET_ENC_DICT || c->num_dict;
+    c->dict_pages = 0;
+    c->chunk_vals = 0;
     stats_reset(&c->chunk_stats);
 }
 
@@ -878,7 +978,9 @@ static int copy_schema(parquet_writer *w, const parquet_schema *s)
         vg_map_init(&c->dict_index);
         stats_init(&c->chunk_stats);
         stats_init(&c->file_stats);
-        c->dict_on = c->enc == PARQUET_ENC_DICT;
+        c->num_dict = !c->def.encoding && c->def.type == PARQUET_DOUBLE &&
+                      w->opt.codec != PARQUET_UNCOMPRESSED && !w->opt.plain_doubles;
+        c->dict_on = c->enc == PARQUET_ENC_DICT || c->num_dict;
     }
     return VG_OK;
 }

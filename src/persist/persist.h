@@ -52,7 +52,7 @@ typedef struct persist_config {
     persist_delete_fn delete_rows; /* NULL: row deletes are refused */
     void *delete_ctx;
     int64_t gen1_ns;         /* time partition width; 0 = 10 minutes */
-    uint32_t row_group_rows; /* 0 = 65536 */
+    uint32_t row_group_rows; /* 0 = 131072 */
     uint64_t compaction_max_file_bytes; /* 0 = 100 MiB */
     uint32_t compaction_min_files;      /* an open day's files merged from this many; 0 = 10 */
     uint64_t compaction_mem_bytes;      /* rows one merge may decode; 0 = 512 MiB */

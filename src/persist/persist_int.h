@@ -17,7 +17,7 @@
 
 #define PERSIST_MOD "persist"
 #define PERSIST_DEFAULT_GEN1_NS (600LL * 1000000000LL)
-#define PERSIST_DEFAULT_ROW_GROUP_ROWS 65536u
+#define PERSIST_DEFAULT_ROW_GROUP_ROWS 131072u
 
 struct persist_file {
     int refs; /* atomic; the table list holds one */

@@ -96,7 +96,7 @@ static const flag_def flags[] = {
     {"--max-buffer-bytes", "VIGIL_MAX_BUFFER_BYTES", "25%", OFF(max_buffer_bytes),
      "Write-buffer memory that triggers a snapshot to Parquet (bytes with k/M/G, or a "
      "percentage of RAM)"},
-    {"--parquet-row-group-rows", "VIGIL_PARQUET_ROW_GROUP_ROWS", "65536", OFF(row_group_rows),
+    {"--parquet-row-group-rows", "VIGIL_PARQUET_ROW_GROUP_ROWS", "131072", OFF(row_group_rows),
      "Rows per row group in the Parquet files Vigil writes"},
     {"--compaction-max-file-bytes", "VIGIL_COMPACTION_MAX_FILE_BYTES", "100M",
      OFF(compaction_max_file_bytes),
