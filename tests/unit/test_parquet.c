@@ -750,6 +750,71 @@ static void test_string_inputs(void)
     vg_buf_free(&out);
 }
 
+/* Writes n doubles (every 5th null) in one chunk and reads them back exactly;
+ * returns the chunk's encoding bits. */
+static uint32_t doubles_round_trip(const double *v, uint32_t n, uint32_t dict_bytes)
+{
+    parquet_column_def def = {"d", PARQUET_DOUBLE, true, false, PARQUET_ENC_AUTO};
+    parquet_schema s = {&def, 1};
+    uint8_t *valid = calloc((n + 7) / 8, 1);
+    for (uint32_t r = 0; r < n; r++)
+        if (r % 5 != 4)
+            valid[r >> 3] |= (uint8_t)(1u << (r & 7));
+    vg_buf out;
+    vg_buf_init(&out);
+    parquet_writer *w;
+    vg_err e = {0};
+    parquet_write_options opt = {.dict_bytes = dict_bytes, .page_bytes = 4096};
+    CHECK(parquet_writer_open_buf(&w, &out, &s, &opt, &e) == VG_OK);
+    parquet_column_data d = {.valid = valid, .f64 = v};
+    CHECK(parquet_writer_write(w, &d, n, &e) == VG_OK);
+    CHECK(parquet_writer_finish(w, &e) == VG_OK);
+    parquet_writer_free(w);
+    parquet_file *f;
+    CHECK(parquet_open_mem(&f, out.data, out.len, NULL, &e) == VG_OK);
+    vg_arena a;
+    vg_arena_init(&a, 0);
+    parquet_column_out o;
+    CHECK(parquet_read_column(f, 0, 0, &a, &o, &e) == VG_OK);
+    CHECK_INT(o.nrows, n);
+    for (uint32_t r = 0; r < n; r++) {
+        CHECK(is_valid(o.valid, r) == (r % 5 != 4));
+        if (r % 5 != 4)
+            CHECK(memcmp(&o.v.f64[r], &v[r], 8) == 0);
+    }
+    uint32_t enc = parquet_file_meta(f)->row_groups[0].chunks[0].encodings;
+    vg_arena_free(&a);
+    parquet_close(f);
+    vg_buf_free(&out);
+    free(valid);
+    return enc;
+}
+
+/* AUTO doubles: a dictionary when values repeat, byte-stream split when they do not
+ * (decided per chunk), and a dictionary that fills up mid-chunk hands over to
+ * byte-stream split with every value intact. */
+static void test_double_dictionary(void)
+{
+    enum { N = 20000 };
+    double *v = malloc(N * sizeof *v);
+    for (uint32_t r = 0; r < N; r++) /* 37 distinct values, -0.0 and NaN among them */
+        v[r] = r % 37 == 0 ? -0.0 : r % 37 == 1 ? 0.0 : r % 37 == 2 ? NAN : (double)(r % 37) / 8;
+    uint32_t enc = doubles_round_trip(v, N, 0);
+    CHECK(enc & (1u << PQ_ENC_RLE_DICTIONARY));
+    CHECK(!(enc & (1u << PQ_ENC_BYTE_STREAM_SPLIT)));
+    for (uint32_t r = 0; r < N; r++) /* all distinct */
+        v[r] = r * 1.0001 + 0.5;
+    enc = doubles_round_trip(v, N, 0);
+    CHECK(enc & (1u << PQ_ENC_BYTE_STREAM_SPLIT));
+    CHECK(!(enc & (1u << PQ_ENC_RLE_DICTIONARY)));
+    for (uint32_t r = 0; r < N; r++) /* repeats first, then new values past a tiny dict */
+        v[r] = r < N / 2 ? (double)(r % 3) : r * 3.25;
+    enc = doubles_round_trip(v, N, 64);
+    CHECK(enc & (1u << PQ_ENC_RLE_DICTIONARY));
+    CHECK(enc & (1u << PQ_ENC_BYTE_STREAM_SPLIT));
+    free(v);
+}
+
 static void test_statistics(void)
 {
     parquet_column_def defs[] = {
@@ -1306,6 +1371,7 @@ static void test_corrupt_every_byte(void)
 TEST_MAIN(test_thrift_round_trip, test_thrift_skip, test_thrift_errors, test_bitpack_widths,
           test_rle_hybrid, test_delta_binary_packed, test_delta_int32_wraps, test_delta_strings,
           test_byte_stream_split, test_codecs, test_round_trip_encodings, test_round_trip_codecs,
-          test_round_trip_edges, test_empty_strings, test_string_inputs, test_statistics,
+          test_round_trip_edges, test_empty_strings, test_string_inputs, test_double_dictionary,
+          test_statistics,
           test_file_descriptor, test_writer_errors, test_out_of_memory, test_foreign_types,
           test_corrupt_messages, test_corrupt_every_byte)
