@@ -376,10 +376,64 @@ static bool chunk_tags_match(const buffer_chunk *ch, const qscan_spec *s)
     return true;
 }
 
+/* Whether a source can hold a row whose tags are in every tag_eq set: a buffer
+ * chunk's dictionaries, a file row group's statistics. */
+static bool source_tags_match(const qp_node *n, const persist_source *src)
+{
+    if (src->chunk)
+        return chunk_tags_match(src->chunk, &n->scan);
+    for (uint32_t i = 0; i < n->scan.ntag_eq; i++) {
+        const qscan_tag_eq *t = &n->scan.tag_eq[i];
+        const char *name = n->scan.table->cols[t->col_id]->name;
+        bool any = false;
+        for (uint32_t k = 0; k < t->nvalues && !any; k++)
+            any = persist_source_may_hold(src, name, t->values[k].p, t->values[k].len);
+        if (!any)
+            return false;
+    }
+    return true;
+}
+
+/* What the scan's pruning would skip now, with persistence: Parquet files skipped by
+ * their time range, then row groups and buffer chunks by time and tags. */
+static void render_view_estimate(qctx *c, const qp_node *n, vg_buf *out)
+{
+    persist_view *v = NULL;
+    vg_err e = {0};
+    if (persist_view_open(c->persist, n->scan.db_id, n->scan.table_id, INT64_MIN, INT64_MAX, &v,
+                          &e) != VG_OK)
+        return;
+    uint64_t by_time = 0, by_tags = 0, rows = 0;
+    size_t files = 0;
+    const persist_file *last = NULL;
+    for (size_t i = 0; i < v->n; i++) {
+        const persist_source *src = &v->src[i];
+        if (src->file && src->file != last) {
+            files++;
+            last = src->file;
+        }
+        if (src->max_time < n->scan.time_min || src->min_time > n->scan.time_max)
+            by_time++;
+        else if (!source_tags_match(n, src))
+            by_tags++;
+        else
+            rows += src->nrows;
+    }
+    vg_buf_printf(out, " files=%zu chunks=%zu pruned=%llu (time %llu, tags %llu) rows<=%llu",
+                  files, v->n, (unsigned long long)(by_time + by_tags),
+                  (unsigned long long)by_time, (unsigned long long)by_tags,
+                  (unsigned long long)rows);
+    persist_view_close(v);
+}
+
 /* What the scan's pruning would skip now: the same tests the scan applies to the
  * write-buffer chunks, on a snapshot taken for the purpose. */
 static void render_scan_estimate(qctx *c, const qp_node *n, vg_buf *out)
 {
+    if (c->persist) {
+        render_view_estimate(c, n, out);
+        return;
+    }
     buffer_chunk **chunks = NULL;
     size_t nch = 0;
     vg_err e = {0};

@@ -285,3 +285,19 @@ def test_snapshot_rolls_the_wal_so_persisted_segments_go(server):
     flush(server)
     segs = server.wal_segments()
     assert len(segs) == 1 and int(os.path.basename(segs[0]).split(".")[0]) > first, segs
+
+
+def test_explain_counts_files_and_row_groups(server):
+    load(server)
+    flush(server)
+    assert server.write("plant", "temp,machine=m7,line=l0 celsius=1 %d" % (BASE + 2 * HOUR),
+                        precision="ns").status == 204
+    plan = q(server, "EXPLAIN SELECT n FROM temp WHERE machine = 'm1' AND "
+                     "time >= '2026-01-01T00:30:00Z' AND time < '2026-01-01T00:40:00Z'")
+    text = "\n".join(r["plan"] for r in plan)
+    # six files of one row group each plus one buffer chunk: the time range keeps one
+    # file and drops the chunk; the tag statistics admit m1 in the file that is left
+    assert "files=6 chunks=7 pruned=6 (time 6, tags 0) rows<=10" in text, text
+    plan = q(server, "EXPLAIN SELECT n FROM temp WHERE machine = 'zz'")
+    text = "\n".join(r["plan"] for r in plan)
+    assert "files=6 chunks=7 pruned=7 (time 0, tags 7) rows<=0" in text, text
