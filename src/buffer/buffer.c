@@ -38,71 +38,129 @@ typedef struct buf_table {
 } buf_table;
 
 /* What a table remembers of one series (tag set) to tell a duplicate (tag set, time)
- * from a row that merely arrived out of order. In-order series (the common case) keep
- * only max_time. At the first out-of-order row the series gets a small window holding
- * its SERIES_WINDOW largest times so far; `evicted_max` is the largest time it has
- * seen that is not in the window (or that was written before the window existed). A
- * row not newer than max_time is a possible duplicate only if its time is in the
- * window or not after evicted_max. Keeping the largest times (not the latest
- * arrivals) keeps evicted_max low, so writers racing a few requests apart no longer
- * flag chunks, and queries skip deduplication. */
-#define SERIES_WINDOW 32
+ * from a row that merely arrived out of order: its largest times so far in a sorted
+ * window (16 to start with), and `evicted_max`, the largest time pushed out of the
+ * window. A row not newer than max_time is a possible duplicate only if its time is
+ * in the window or not after evicted_max. Keeping the largest times (not the latest
+ * arrivals) keeps evicted_max low; and when a row is flagged only because the window
+ * forgot (t <= evicted_max, not in the window), the window doubles, up to 4096: so
+ * writers racing several requests apart soon stop flagging chunks, and queries skip
+ * deduplication. Rows in time order cost an append; out-of-order ones a binary
+ * search and a short move. */
+#define WIN_FIRST 16
+#define WIN_MAX 4096
 
 typedef struct series_state {
     int64_t max_time;
-    int64_t evicted_max;
-    int64_t *top; /* up to SERIES_WINDOW times, unordered, or NULL */
-    uint32_t n;
+    int64_t evicted_max; /* INT64_MIN until a time is pushed out */
+    int64_t *win;        /* sorted ascending: win[lo .. hi) */
+    uint32_t lo, hi, cap;
 } series_state;
 
-/* Records t among the largest times, pushing the smallest one out when full. */
-static void window_insert(series_state *st, int64_t t)
+static void win_evict_front(series_state *st)
 {
-    if (st->n < SERIES_WINDOW) {
-        st->top[st->n++] = t;
-        return;
-    }
-    uint32_t m = 0;
-    for (uint32_t i = 1; i < SERIES_WINDOW; i++)
-        if (st->top[i] < st->top[m])
-            m = i;
-    int64_t out = t;
-    if (t > st->top[m]) {
-        out = st->top[m];
-        st->top[m] = t;
-    }
-    if (out > st->evicted_max)
-        st->evicted_max = out;
+    if (st->win[st->lo] > st->evicted_max)
+        st->evicted_max = st->win[st->lo];
+    st->lo++;
 }
 
-static bool window_has(const series_state *st, int64_t t)
+/* Appends t, larger than every time in the window. */
+static void win_push(series_state *st, int64_t t)
 {
-    for (uint32_t i = 0; i < st->n; i++)
-        if (st->top[i] == t)
-            return true;
-    return false;
+    if (st->hi - st->lo == st->cap)
+        win_evict_front(st);
+    if (st->hi == st->cap) {
+        memmove(st->win, st->win + st->lo, (size_t)(st->hi - st->lo) * sizeof *st->win);
+        st->hi -= st->lo;
+        st->lo = 0;
+    }
+    st->win[st->hi++] = t;
+}
+
+/* First position in [lo, hi) holding a time >= t. */
+static uint32_t win_lower(const series_state *st, int64_t t)
+{
+    uint32_t a = st->lo, b = st->hi;
+    while (a < b) {
+        uint32_t m = a + (b - a) / 2;
+        if (st->win[m] < t)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a;
+}
+
+/* Inserts t (not in the window) at its sorted place pos, pushing out the smallest
+ * time when full (t itself when it is the smallest). */
+static void win_insert(series_state *st, int64_t t, uint32_t pos)
+{
+    if (st->hi - st->lo == st->cap) {
+        if (pos == st->lo) {
+            if (t > st->evicted_max)
+                st->evicted_max = t;
+            return;
+        }
+        win_evict_front(st);
+    }
+    if (st->lo > 0) { /* room in front: move the smaller times down one */
+        memmove(st->win + st->lo - 1, st->win + st->lo, (size_t)(pos - st->lo) * sizeof *st->win);
+        st->lo--;
+        st->win[pos - 1] = t;
+        return;
+    }
+    memmove(st->win + pos + 1, st->win + pos, (size_t)(st->hi - pos) * sizeof *st->win);
+    st->win[pos] = t;
+    st->hi++;
+}
+
+static int win_grow(series_state *st)
+{
+    uint32_t n = st->hi - st->lo, cap = st->cap * 2;
+    int64_t *w = vg_malloc((size_t)cap * sizeof *w);
+    if (!w)
+        return VG_ENOMEM;
+    memcpy(w, st->win + st->lo, (size_t)n * sizeof *w);
+    vg_free(st->win);
+    st->win = w;
+    st->lo = 0;
+    st->hi = n;
+    st->cap = cap;
+    return VG_OK;
+}
+
+static int series_init(series_state *st, int64_t t)
+{
+    *st = (series_state){.max_time = t, .evicted_max = INT64_MIN, .cap = WIN_FIRST};
+    st->win = vg_malloc(WIN_FIRST * sizeof *st->win);
+    if (!st->win)
+        return VG_ENOMEM;
+    st->win[st->hi++] = t;
+    return VG_OK;
 }
 
 /* Decides whether a row at time t of this series may duplicate an earlier row, and
- * records t. VG_ENOMEM only when the window cannot be allocated. */
+ * records t. VG_ENOMEM only when a bigger window cannot be allocated. */
 static int series_observe(series_state *st, int64_t t, bool *maybe_dup)
 {
     *maybe_dup = false;
     if (t > st->max_time) {
         st->max_time = t;
-        if (st->top)
-            window_insert(st, t);
+        win_push(st, t);
         return VG_OK;
     }
-    if (!st->top) {
-        st->top = vg_malloc(SERIES_WINDOW * sizeof *st->top);
-        if (!st->top)
-            return VG_ENOMEM;
-        st->evicted_max = st->max_time; /* every earlier time is unknown */
-        st->n = 0;
+    uint32_t pos = win_lower(st, t);
+    if (pos < st->hi && st->win[pos] == t) {
+        *maybe_dup = true; /* a real duplicate, or a rewrite of the same point */
+        return VG_OK;
     }
-    *maybe_dup = t <= st->evicted_max || window_has(st, t);
-    window_insert(st, t);
+    *maybe_dup = t <= st->evicted_max;
+    if (*maybe_dup && st->cap < WIN_MAX && st->hi - st->lo == st->cap) {
+        if (win_grow(st) != VG_OK)
+            return VG_ENOMEM;
+        pos = win_lower(st, t);
+    }
+    win_insert(st, t, pos);
     return VG_OK;
 }
 
@@ -256,7 +314,7 @@ static void free_series(buf_table *t)
     const vg_map_entry *en;
     while (vg_map_next(&t->series, &it, &en)) {
         series_state *st = en->val;
-        vg_free(st->top);
+        vg_free(st->win);
         vg_free(st);
     }
     vg_map_free(&t->series);
@@ -380,7 +438,11 @@ static int track_series(buf_table *t, buffer_chunk *c, int64_t time, const buffe
             vg_free(st);
             return VG_ENOMEM;
         }
-        *st = (series_state){.max_time = time};
+        if (series_init(st, time) != VG_OK) {
+            vg_map_del(&t->series, k, t->key.len);
+            vg_free(st);
+            return VG_ENOMEM;
+        }
         return VG_OK;
     }
     bool maybe_dup;
