@@ -401,6 +401,20 @@ static int replay_column_add(replay *rp, reader *r)
     return cat_apply_column_add(rp->c, t, name, len, type, &col) == VG_OK ? VG_OK : oom(rp);
 }
 
+/* Trigger ops are decoded by triggers.c, which owns their layout. */
+static int replay_trigger(replay *rp, reader *r, uint8_t kind)
+{
+    char why[200];
+    size_t used = 0;
+    int rc = cat_trigger_replay(rp->c, kind, r->p, r->n, &used, why, sizeof why);
+    if (rc == VG_ENOMEM)
+        return oom(rp);
+    if (rc != VG_OK)
+        return corrupt(rp, "%s", why);
+    take(r, used);
+    return VG_OK;
+}
+
 static int replay_op(replay *rp, reader *r)
 {
     uint8_t kind = get_u8(r);
@@ -414,6 +428,8 @@ static int replay_op(replay *rp, reader *r)
     case CAT_OP_TABLE_CREATE: return replay_table_create(rp, r);
     case CAT_OP_COLUMN_ADD: return replay_column_add(rp, r);
     }
+    if (kind >= CAT_OP_TRIGGER_FIRST && kind <= CAT_OP_TRIGGER_LAST)
+        return replay_trigger(rp, r, kind);
     return corrupt(rp, "unknown change kind %u (written by a newer Vigil?)", kind);
 }
 

@@ -4,13 +4,14 @@
  * dispatcher checks method, size, encoding and content type once, so handlers only
  * see a complete, decompressed body. The wire contract is docs/http-api.md.
  *
- * Depends on: base, ingest, catalog, query (later persist, auth, engine).
+ * Depends on: base, ingest, catalog, query, engine (later persist, auth).
  */
 #ifndef VIGIL_HTTP_H
 #define VIGIL_HTTP_H
 
 #include "base/base.h"
 #include "catalog/catalog.h"
+#include "engine/engine.h"
 #include "ingest/ingest.h"
 #include "query/query.h"
 
@@ -20,6 +21,7 @@ typedef struct http_config {
     catalog *cat;
     ingest *ingest;
     query_engine *query;       /* serves /api/v3/query_sql; NULL answers 500 */
+    engine *engine;            /* the processing engine; NULL without --plugin-dir */
     const char *version;       /* Vigil's version for /ping */
     const char *revision;
 } http_config;

@@ -759,6 +759,8 @@ void qfmt_free(qfmt *f)
 
 int qfmt_begin(qfmt *f, vg_buf *out, vg_err *e)
 {
+    if (f->format == QUERY_FORMAT_ROWS)
+        return qfmt_rows_begin(f, out, e);
     if (f->format == QUERY_FORMAT_JSON && !put_c(out, '['))
         return out_of_memory(out, e);
     if (f->format == QUERY_FORMAT_CSV) {
@@ -781,6 +783,7 @@ int qfmt_rows(qfmt *f, const qbatch *b, uint32_t from, uint32_t to, vg_buf *out,
     case QUERY_FORMAT_JSON:
     case QUERY_FORMAT_JSONL: rc = json_rows(f, b, from, to, out, e); break;
     case QUERY_FORMAT_CSV: rc = csv_rows(f, b, from, to, out, e); break;
+    case QUERY_FORMAT_ROWS: rc = qfmt_rows_binary(f, b, from, to, out, e); break;
     default: rc = pretty_rows(f, b, from, to, e); break;
     }
     f->rows += to - from;

@@ -61,6 +61,11 @@ int qfmt_rows(qfmt *f, const qbatch *b, uint32_t from, uint32_t to, vg_buf *out,
 /* The closing bytes: "]" for JSON, the whole table for pretty. */
 int qfmt_end(qfmt *f, vg_buf *out, vg_err *e);
 
+/* QUERY_FORMAT_ROWS (format_rows.c): the header, then rows [from, to). */
+int qfmt_rows_begin(qfmt *f, vg_buf *out, vg_err *e);
+int qfmt_rows_binary(qfmt *f, const qbatch *b, uint32_t from, uint32_t to, vg_buf *out,
+                     vg_err *e);
+
 /* Value renderers (no NUL written). */
 #define QFMT_F64_MAX 32
 #define QFMT_TS_MAX 40
