@@ -107,21 +107,22 @@ eng_trigger *eng_trigger_from_catalog(engine *g, const catalog_trigger *ct, cons
     return t;
 }
 
-void eng_registry_add(engine *g, eng_trigger *t)
+bool eng_registry_add(engine *g, eng_trigger *t)
 {
     if (g->ntrigs == g->trigs_cap) {
         uint32_t cap = g->trigs_cap ? g->trigs_cap * 2 : 16;
         eng_trigger **nt = vg_realloc(g->trigs, cap * sizeof *nt);
         if (!nt) {
-            /* Cannot happen in practice (a few pointers); keep the server up. */
-            VG_ERROR(ENG_MOD, "out of memory registering trigger %s", t->name);
+            VG_ERROR(ENG_MOD, "out of memory registering trigger %s: it will not run until "
+                              "the server restarts", t->name);
             eng_trigger_unref(t);
-            return;
+            return false;
         }
         g->trigs = nt;
         g->trigs_cap = cap;
     }
     g->trigs[g->ntrigs++] = t;
+    return true;
 }
 
 eng_trigger *eng_registry_find(engine *g, uint32_t db_id, const char *name)
@@ -435,7 +436,11 @@ static void answer_request(eng_call *c, eng_waiter *w)
         return;
     }
     char msg[VG_ERR_MSG_BYTES];
-    last_line(&c->error, msg, sizeof msg);
+    if (c->cancelled && c->cancel_why && !strcmp(c->cancel_why, "timeout"))
+        snprintf(msg, sizeof msg, "plugin timed out after %.3g s (--plugin-timeout)",
+                 (double)c->g->timeout_ns / 1e9);
+    else
+        last_line(&c->error, msg, sizeof msg);
     w->status = 500;
     vg_jw jw;
     vg_jw_init(&jw, &w->body);
@@ -492,8 +497,6 @@ static void after_success(engine *g, eng_call *c, eng_job *j)
 static bool handle_failure(engine *g, eng_call *c, eng_job *j)
 {
     eng_trigger *t = j->trig;
-    char summary[VG_ERR_MSG_BYTES];
-    last_line(&c->error, summary, sizeof summary);
     vg_buf msg;
     vg_buf_init(&msg);
     vg_buf_printf(&msg, "%s: ", failure_context(j->kind));
@@ -1033,7 +1036,7 @@ static bool stalled(const engine *g, const eng_trigger *t, int64_t now)
 void engine_on_batch(void *ctx, const ingest_batch *ib)
 {
     engine *g = ctx;
-    if (atomic_load(&g->wal_triggers) == 0 || ib->nrows == 0)
+    if (atomic_load(&g->wal_triggers) == 0 || ib->nrows == 0 || g->stopping)
         return;
     /* Which triggers want this write, and which tables they need. */
     enum { MAXT = 64 };
@@ -1222,17 +1225,35 @@ static bool join_worker(eng_worker *w, int64_t wait_ns)
     return pthread_timedjoin_np(w->thread, NULL, &ts) == 0;
 }
 
-void engine_free(engine *g)
+void engine_stop(engine *g)
 {
     if (!g)
         return;
     pthread_mutex_lock(&g->lock);
+    bool was = g->stopping;
     g->stopping = true;
     pthread_cond_broadcast(&g->work_cond);
     pthread_cond_broadcast(&g->space_cond);
     pthread_cond_broadcast(&g->sched_cond);
+    /* Whoever waits for a job (an HTTP request, a dry run) is answered now. */
+    for (uint32_t i = 0; i < g->ntrigs; i++)
+        eng_drop_jobs(g, g->trigs[i]);
+    while (g->adhoc_head) {
+        eng_job *j = g->adhoc_head;
+        g->adhoc_head = j->next;
+        eng_job_free(g, j);
+    }
+    g->adhoc_tail = NULL;
     pthread_mutex_unlock(&g->lock);
-    eng_cancel_calls(g, NULL, "the server is shutting down");
+    if (!was)
+        eng_cancel_calls(g, NULL, "the server is shutting down");
+}
+
+void engine_free(engine *g)
+{
+    if (!g)
+        return;
+    engine_stop(g);
     eng_sched_stop(g); /* the watchdog interrupts the calls still running first */
     bool stuck = false;
     for (uint32_t i = 0; i < g->nworkers; i++) {

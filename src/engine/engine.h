@@ -114,9 +114,15 @@ typedef struct engine_config {
  * tables with the query engine and starts the worker, scheduler and watchdog threads.
  * Call from the main thread (CPython's finalisation must run there too). */
 int engine_new(const engine_config *cfg, engine **out, vg_err *e);
+/* Begins shutting down: no new calls, pending ones dropped (their HTTP callers answered
+ * at once), running ones cancelled. Call before stopping the HTTP server, so no
+ * request waits for a plugin while the server stops. Idempotent. */
+void engine_stop(engine *g);
 /* Stops the threads (a run still going past the plugin timeout is abandoned) and
  * finalises the interpreter. Call from the thread that called engine_new. */
 void engine_free(engine *g);
+/* A database was deleted: its triggers stop (the catalog keeps them with it). */
+void engine_forget_deleted_databases(engine *g);
 
 /* ingest's batch hook (ingest_set_batch_hook): rows that became durable. Copies what
  * triggers need and returns; it may wait when plugins are far behind (back-pressure),

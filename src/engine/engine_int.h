@@ -265,7 +265,7 @@ struct engine {
 /* engine.c */
 eng_trigger *eng_trigger_from_catalog(engine *g, const catalog_trigger *ct, const char *db_name,
                                       vg_err *e);
-void eng_registry_add(engine *g, eng_trigger *t);  /* engine lock */
+bool eng_registry_add(engine *g, eng_trigger *t);  /* engine lock; false: t was freed */
 eng_trigger *eng_registry_find(engine *g, uint32_t db_id, const char *name); /* engine lock */
 void eng_registry_remove(engine *g, eng_trigger *t); /* engine lock */
 void eng_enqueue(engine *g, eng_trigger *t, eng_job *j); /* engine lock */

@@ -37,8 +37,8 @@ int eng_load_triggers(engine *g, vg_err *e)
             continue;
         }
         pthread_mutex_lock(&g->lock);
-        eng_registry_add(g, t);
-        eng_set_enabled(g, t, !ct->disabled);
+        if (eng_registry_add(g, t))
+            eng_set_enabled(g, t, !ct->disabled);
         pthread_mutex_unlock(&g->lock);
     }
     catalog_read_unlock(cat);
@@ -131,8 +131,8 @@ int engine_trigger_create(engine *g, const engine_trigger_request *r, vg_err *e)
     catalog_write_unlock(cat);
     if (t) {
         pthread_mutex_lock(&g->lock);
-        eng_registry_add(g, t);
-        eng_set_enabled(g, t, !r->disabled);
+        if (eng_registry_add(g, t))
+            eng_set_enabled(g, t, !r->disabled);
         pthread_mutex_unlock(&g->lock);
         VG_INFO(ENG_MOD, "created trigger %s in database %s: %s, plugin %s%s", r->name, r->db,
                 spec.text, r->plugin, r->disabled ? " (disabled)" : "");
@@ -448,4 +448,38 @@ int engine_test_wal(engine *g, const engine_test_request *r, vg_buf *json, vg_er
 int engine_test_schedule(engine *g, const engine_test_request *r, vg_buf *json, vg_err *e)
 {
     return run_test(g, r, ENG_JOB_TEST_SCHEDULE, json, e);
+}
+
+void engine_forget_deleted_databases(engine *g)
+{
+    if (!g)
+        return;
+    /* The catalog first (its lock is never taken under the engine's), then the
+     * triggers of databases that are gone stop for good: their rows are gone too. */
+    catalog *cat = g->cfg.cat;
+    catalog_read_lock(cat);
+    uint32_t ndb;
+    catalog_db **dbs = catalog_dbs(cat, &ndb);
+    bool *deleted = vg_calloc(ndb + 1, sizeof *deleted);
+    for (uint32_t i = 0; deleted && i < ndb; i++)
+        deleted[i] = dbs[i]->deleted; /* ids are indexes */
+    catalog_read_unlock(cat);
+    if (!deleted) {
+        VG_ERROR(ENG_MOD, "out of memory stopping the triggers of a deleted database");
+        return;
+    }
+    pthread_mutex_lock(&g->lock);
+    for (uint32_t i = 0; i < g->ntrigs;) {
+        eng_trigger *t = g->trigs[i];
+        if (t->db_id >= ndb || !deleted[t->db_id]) {
+            i++;
+            continue;
+        }
+        VG_INFO(ENG_MOD, "trigger %s stops: its database %s was deleted", t->name, t->db_name);
+        eng_set_enabled(g, t, false);
+        t->deleted = true;
+        eng_registry_remove(g, t);
+    }
+    pthread_mutex_unlock(&g->lock);
+    vg_free(deleted);
 }

@@ -63,10 +63,12 @@ static const char *cancel_text(eng_call *c)
 /* Raises the right exception for a cancelled call; returns NULL for convenience. */
 static PyObject *raise_cancelled(eng_call *c)
 {
-    if (c->cancel_why && !strcmp(c->cancel_why, "timeout"))
-        PyErr_Format(S->cls_timeout, "plugin timed out after %.3g s (--plugin-timeout)",
-                     (double)c->g->timeout_ns / 1e9);
-    else
+    if (c->cancel_why && !strcmp(c->cancel_why, "timeout")) {
+        char msg[96]; /* PyErr_Format knows no %g */
+        snprintf(msg, sizeof msg, "plugin timed out after %.3g s (--plugin-timeout)",
+                 (double)c->g->timeout_ns / 1e9);
+        PyErr_SetString(S->cls_timeout, msg);
+    } else
         PyErr_Format(PyExc_KeyboardInterrupt, "%s; aborting plugin execution", cancel_text(c));
     return NULL;
 }
@@ -864,6 +866,11 @@ void eng_py_run(eng_call *c)
     }
     if (api)
         res = invoke(c, fn, api);
+    /* Finished while the GIL is held: the watchdog raises into calls only with the
+     * GIL, so from here on nothing new can be raised into this thread for this call;
+     * one raised just before is dropped, or it would fire inside the error handling. */
+    atomic_store(&c->finished, true);
+    PyThreadState_SetAsyncExc(c->py_thread, NULL);
     if (!res) {
         c->failed = true;
         if (atomic_load(&c->cancelled) && c->cancel_why && !strcmp(c->cancel_why, "timeout"))
@@ -874,8 +881,6 @@ void eng_py_run(eng_call *c)
         exc_text(&c->error);
     }
 done:
-    /* Finished while the GIL is held: the watchdog raises into calls only with the
-     * GIL, so from here on nothing can be raised into this thread for this call. */
     atomic_store(&c->finished, true);
     Py_XDECREF(res);
     Py_XDECREF(api);

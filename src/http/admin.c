@@ -323,6 +323,8 @@ void http_db_delete(http_server *s, http_req *r, http_resp *out)
         catalog_error(out, rc, &e);
     else
         out->status = 200;
+    if (rc == VG_OK)
+        engine_forget_deleted_databases(s->cfg.engine); /* its triggers stop */
 }
 
 void http_db_retention_set(http_server *s, http_req *r, http_resp *out)

@@ -392,7 +392,8 @@ static int replay(server *s, vg_err *e)
 
 static void stop_server(server *s)
 {
-    http_stop(s->http); /* no query runs past this */
+    engine_stop(s->engine); /* no request waits on a plugin while HTTP stops */
+    http_stop(s->http);     /* no query runs past this */
     engine_free(s->engine); /* plugins query and write: before both go */
     query_engine_free(s->query);
     stop_ticker(s);
