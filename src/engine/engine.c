@@ -40,6 +40,14 @@ void eng_set_current_call(eng_call *c)
 
 /* ---- batches ---- */
 
+uint64_t eng_batch_rows(const eng_batch *b)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; b && i < b->ntables; i++)
+        n += b->tables[i].nrows;
+    return n;
+}
+
 void eng_batch_unref(eng_batch *b)
 {
     if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
@@ -189,6 +197,7 @@ void eng_job_free(engine *g, eng_job *j)
 {
     if (!j)
         return;
+    eng_job_free(g, j->merged);
     if (j->batch) {
         if (j->kind == ENG_JOB_WAL) {
             g->queued_bytes -= j->batch->bytes < g->queued_bytes ? j->batch->bytes : g->queued_bytes;
@@ -306,6 +315,25 @@ static eng_job *pick_job(engine *g, int64_t now, int64_t *wake)
         if (t->running++ == 0)
             t->running_since = now;
         g->rr = i + 1;
+        /* Writes queued behind this one go in the same call: one call per flush of
+         * what piled up, as Core calls a plugin once per WAL flush. Not for async
+         * triggers (they run writes side by side) nor retries (they stay alone). */
+        eng_job **tail = &j->merged;
+        uint64_t rows = j->kind == ENG_JOB_WAL ? eng_batch_rows(j->batch) : 0;
+        for (int n = 1; j->kind == ENG_JOB_WAL && !t->run_async && j->attempt == 1 &&
+                        n < ENG_MERGE_MAX_JOBS && rows < ENG_MERGE_MAX_ROWS;
+             n++) {
+            eng_job *m = t->head;
+            if (!m || m->kind != ENG_JOB_WAL || m->attempt != 1 || m->not_before > now)
+                break;
+            t->head = m->next;
+            if (!t->head)
+                t->tail = NULL;
+            m->next = NULL;
+            *tail = m;
+            tail = &m->merged;
+            rows += eng_batch_rows(m->batch);
+        }
         return j;
     }
     return NULL;
@@ -755,9 +783,12 @@ static void run_job(eng_worker *w, eng_job *j)
     if (j->kind == ENG_JOB_TEST_WAL && !j->batch)
         j->batch = batch_from_lp(g, j->waiter->test.database, j->waiter->test.input_lp,
                                  &test_errors);
-    if (j->kind == ENG_JOB_WAL && j->batch && !j->batch->synced) {
+    /* A no_sync write is handed over before its fsync: wait for it here, on the
+     * worker, so a plugin never acts on rows a crash could still lose. */
+    for (eng_job *k = j; j->kind == ENG_JOB_WAL && k; k = k->merged) {
         vg_err e;
-        if (ingest_sync(g->cfg.ingest, j->batch->wal_seq, &e) != VG_OK)
+        if (k->batch && !k->batch->synced &&
+            ingest_sync(g->cfg.ingest, k->batch->wal_seq, &e) != VG_OK)
             VG_ERROR(ENG_MOD, "waiting for the WAL before trigger %s: %s", j->trig->name, e.msg);
     }
     c->started = vg_mono_ns();

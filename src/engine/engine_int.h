@@ -44,6 +44,7 @@
 typedef struct eng_trigger eng_trigger;
 typedef struct eng_job eng_job;
 typedef struct eng_batch eng_batch;
+uint64_t eng_batch_rows(const eng_batch *b);
 typedef struct eng_call eng_call;
 typedef struct eng_worker eng_worker;
 typedef struct eng_waiter eng_waiter;
@@ -135,7 +136,16 @@ struct eng_job {
     int depth;            /* writes this job makes are depth + 1 */
     eng_waiter *waiter;   /* request and test jobs */
     bool adhoc;           /* on the engine's ad-hoc queue, not its trigger's */
+    /* ENG_JOB_WAL: later writes queued behind this one, run in the same call (as
+     * Core hands a plugin everything one WAL flush made durable). Owned. */
+    eng_job *merged;
 };
+
+/* A call takes at most this many queued writes (and about this many rows) at once:
+ * big enough that a plugin behind catches up in few calls, small enough that one
+ * call's Python objects stay a few hundred MB at worst. */
+#define ENG_MERGE_MAX_JOBS 64
+#define ENG_MERGE_MAX_ROWS 200000
 
 /* ---- triggers as the engine runs them ---- */
 

@@ -640,66 +640,126 @@ void eng_py_thread_leave(engine *g, void *state)
 
 /* ---- one call ---- */
 
-/* table_batches: [{"table_name": str, "rows": [ {col: value, ..., "time": ns} ]}] */
+/* Tag values repeat (a few hundred series in thousands of rows): one str object per
+ * distinct value of a column, found by a small direct-mapped cache, saves an
+ * allocation, a UTF-8 decode and a free per tag per row. */
+#define TAG_CACHE_SLOTS 256
+
+typedef struct tag_slot {
+    const char *p;
+    uint32_t len;
+    PyObject *o;
+} tag_slot;
+
+static PyObject *tag_value(tag_slot **cache, uint32_t col, const char *p, uint32_t len)
+{
+    if (!cache[col] && !(cache[col] = PyMem_Calloc(TAG_CACHE_SLOTS, sizeof **cache)))
+        return str_from(p, len);
+    tag_slot *sl = &cache[col][vg_hash(p, len) & (TAG_CACHE_SLOTS - 1)];
+    if (sl->o && sl->len == len && memcmp(sl->p, p, len) == 0)
+        return Py_NewRef(sl->o);
+    PyObject *o = str_from(p, len);
+    if (o) {
+        Py_XDECREF(sl->o);
+        *sl = (tag_slot){p, len, Py_NewRef(o)};
+    }
+    return o;
+}
+
+static void tag_cache_free(tag_slot **cache, uint32_t ncols)
+{
+    for (uint32_t c = 0; cache && c < ncols; c++) {
+        for (uint32_t i = 0; cache[c] && i < TAG_CACHE_SLOTS; i++)
+            Py_XDECREF(cache[c][i].o);
+        PyMem_Free(cache[c]);
+    }
+    PyMem_Free(cache);
+}
+
+/* The rows of one table of one batch, as a new list; NULL on failure. */
+static PyObject *table_rows(const eng_table_rows *tr)
+{
+    PyObject **keys = PyMem_Calloc(tr->ncols + 1, sizeof *keys);
+    tag_slot **tags = PyMem_Calloc(tr->ncols + 1, sizeof *tags);
+    PyObject *rows = keys && tags ? PyList_New(tr->nrows) : NULL;
+    for (uint32_t ri = 0; rows && ri < tr->nrows; ri++) {
+        const eng_row *r = &tr->rows[ri];
+        /* Sized for every key at once: no resize while the row fills in. */
+        PyObject *d = _PyDict_NewPresized(r->nvals + 1);
+        for (uint32_t k = 0; d && k < r->nvals; k++) {
+            const eng_val *v = &r->vals[k];
+            if (v->col >= tr->ncols || !tr->col_names[v->col])
+                continue;
+            if (!keys[v->col] && !(keys[v->col] = PyUnicode_FromString(tr->col_names[v->col]))) {
+                Py_CLEAR(d);
+                break;
+            }
+            PyObject *pv = NULL;
+            switch (v->type) {
+            case CATALOG_TAG: pv = tag_value(tags, v->col, v->v.s.p, v->v.s.len); break;
+            case CATALOG_STRING: pv = str_from(v->v.s.p, v->v.s.len); break;
+            case CATALOG_FLOAT: pv = PyFloat_FromDouble(v->v.f); break;
+            case CATALOG_INT:
+            case CATALOG_TIME: pv = PyLong_FromLongLong(v->v.i); break;
+            case CATALOG_UINT: pv = PyLong_FromUnsignedLongLong(v->v.u); break;
+            case CATALOG_BOOL: pv = PyBool_FromLong(v->v.b); break;
+            }
+            if (!pv || PyDict_SetItem(d, keys[v->col], pv))
+                Py_CLEAR(d);
+            Py_XDECREF(pv);
+        }
+        PyObject *t = d ? PyLong_FromLongLong(r->time) : NULL;
+        if (d && (!t || PyDict_SetItem(d, S->k_time, t)))
+            Py_CLEAR(d);
+        Py_XDECREF(t);
+        if (!d)
+            Py_CLEAR(rows); /* slots not filled yet are NULL: the list frees fine */
+        else
+            PyList_SET_ITEM(rows, ri, d);
+    }
+    for (uint32_t k = 0; keys && k < tr->ncols; k++)
+        Py_XDECREF(keys[k]);
+    PyMem_Free(keys);
+    tag_cache_free(tags, tr->ncols);
+    return rows;
+}
+
+/* table_batches: [{"table_name": str, "rows": [ {col: value, ..., "time": ns} ]}], one
+ * entry per table, rows of every merged write in write order. */
 static PyObject *build_batches(eng_call *c)
 {
-    const eng_batch *b = c->job->batch;
     const engine_spec *spec = &c->trig->spec;
     PyObject *list = PyList_New(0);
-    for (uint32_t ti = 0; list && b && ti < b->ntables; ti++) {
-        const eng_table_rows *tr = &b->tables[ti];
-        if (spec->kind == ENGINE_SPEC_TABLE && strcmp(spec->arg, tr->name) != 0)
-            continue;
-        if (tr->nrows == 0)
-            continue;
-        PyObject **keys = PyMem_Calloc(tr->ncols + 1, sizeof *keys);
-        PyObject *rows = keys ? PyList_New(tr->nrows) : NULL;
-        for (uint32_t ri = 0; rows && ri < tr->nrows; ri++) {
-            const eng_row *r = &tr->rows[ri];
-            PyObject *d = PyDict_New();
-            for (uint32_t k = 0; d && k < r->nvals; k++) {
-                const eng_val *v = &r->vals[k];
-                if (v->col >= tr->ncols || !tr->col_names[v->col])
-                    continue;
-                if (!keys[v->col] && !(keys[v->col] = PyUnicode_FromString(tr->col_names[v->col]))) {
-                    Py_CLEAR(d);
-                    break;
-                }
-                PyObject *pv = NULL;
-                switch (v->type) {
-                case CATALOG_TAG:
-                case CATALOG_STRING: pv = str_from(v->v.s.p, v->v.s.len); break;
-                case CATALOG_FLOAT: pv = PyFloat_FromDouble(v->v.f); break;
-                case CATALOG_INT:
-                case CATALOG_TIME: pv = PyLong_FromLongLong(v->v.i); break;
-                case CATALOG_UINT: pv = PyLong_FromUnsignedLongLong(v->v.u); break;
-                case CATALOG_BOOL: pv = PyBool_FromLong(v->v.b); break;
-                }
-                if (!pv || PyDict_SetItem(d, keys[v->col], pv))
-                    Py_CLEAR(d);
-                Py_XDECREF(pv);
+    PyObject *by_name = PyDict_New(); /* table name -> its rows list */
+    for (const eng_job *j = c->job; list && by_name && j; j = j->merged) {
+        const eng_batch *b = j->batch;
+        for (uint32_t ti = 0; list && b && ti < b->ntables; ti++) {
+            const eng_table_rows *tr = &b->tables[ti];
+            if (tr->nrows == 0 || (spec->kind == ENGINE_SPEC_TABLE && strcmp(spec->arg, tr->name)))
+                continue;
+            PyObject *part = table_rows(tr);
+            PyObject *name = part ? PyUnicode_FromString(tr->name) : NULL;
+            PyObject *rows = name ? PyDict_GetItemWithError(by_name, name) : NULL; /* borrowed */
+            if (rows) {
+                /* The same table in a later write of this call: one list per table. */
+                Py_ssize_t n = PyList_GET_SIZE(rows);
+                if (PyList_SetSlice(rows, n, n, part) < 0)
+                    Py_CLEAR(list);
+            } else if (name && !PyErr_Occurred()) {
+                PyObject *td = PyDict_New();
+                if (!td || PyDict_SetItem(td, S->k_table_name, name) ||
+                    PyDict_SetItem(td, S->k_rows, part) || PyList_Append(list, td) ||
+                    PyDict_SetItem(by_name, name, part))
+                    Py_CLEAR(list);
+                Py_XDECREF(td);
+            } else {
+                Py_CLEAR(list);
             }
-            PyObject *t = d ? PyLong_FromLongLong(r->time) : NULL;
-            if (d && (!t || PyDict_SetItem(d, S->k_time, t)))
-                Py_CLEAR(d);
-            Py_XDECREF(t);
-            if (!d)
-                Py_CLEAR(rows);
-            else
-                PyList_SET_ITEM(rows, ri, d);
+            Py_XDECREF(name);
+            Py_XDECREF(part);
         }
-        for (uint32_t k = 0; keys && k < tr->ncols; k++)
-            Py_XDECREF(keys[k]);
-        PyMem_Free(keys);
-        PyObject *td = rows ? PyDict_New() : NULL;
-        PyObject *name = td ? PyUnicode_FromString(tr->name) : NULL;
-        if (!name || PyDict_SetItem(td, S->k_table_name, name) ||
-            PyDict_SetItem(td, S->k_rows, rows) || PyList_Append(list, td))
-            Py_CLEAR(list);
-        Py_XDECREF(name);
-        Py_XDECREF(td);
-        Py_XDECREF(rows);
     }
+    Py_XDECREF(by_name);
     return list;
 }
 
@@ -788,7 +848,12 @@ static PyObject *invoke(eng_call *c, PyObject *fn, PyObject *api)
     switch (j->kind) {
     case ENG_JOB_WAL:
     case ENG_JOB_TEST_WAL: {
+        /* Rows are dicts of atoms: nothing for the cycle collector to find, and
+         * building them would otherwise run it every few hundred rows. */
+        int gc_was = PyGC_Disable();
         PyObject *batches = build_batches(c);
+        if (gc_was)
+            PyGC_Enable();
         if (batches)
             res = PyObject_CallFunctionObjArgs(fn, api, batches, args, NULL);
         Py_XDECREF(batches);

@@ -83,6 +83,22 @@ def test_no_sync_writes_fire_triggers_too(es, dbname):
     assert got == [[{"table_name": "cpu", "rows": [{"host": "c", "usage": 7.0, "time": 5}]}]]
 
 
+def test_writes_that_pile_up_come_in_one_call(es, dbname):
+    write_ok(es, dbname, "cpu v=0 1")
+    must_create(es, dbname, "slow", "echo_writes.py", "all_tables", args={"sleep": "0.5"})
+    write_ok(es, dbname, "cpu v=1 10")
+    wait_for(lambda: log_json(es, "slow", "batches "), what="the first call")
+    write_ok(es, dbname, "cpu v=2 20")
+    write_ok(es, dbname, "mem v=3 30")
+    write_ok(es, dbname, "cpu v=4 40")
+    got = wait_for(lambda: (lambda b: b if len(b) == 2 else None)(log_json(es, "slow", "batches ")),
+                   what="the second call")
+    assert got == [
+        [{"table_name": "cpu", "rows": [{"v": 1.0, "time": 10}]}],
+        [{"table_name": "cpu", "rows": [{"v": 2.0, "time": 20}, {"v": 4.0, "time": 40}]},
+         {"table_name": "mem", "rows": [{"v": 3.0, "time": 30}]}]]
+
+
 # ---- scheduled triggers --------------------------------------------------------------
 
 def ticks(s, db, name):

@@ -1,7 +1,9 @@
 # process_writes that reports exactly what it received: the table batches as JSON,
 # the Python type of every value, and its arguments. With args {"copy": "<table>"} it
-# also writes each row's fields back, doubled, to that table.
+# also writes each row's fields back, doubled, to that table; with {"sleep": "<s>"} it
+# takes that long (so that writes pile up behind it).
 import json
+import time
 
 
 def process_writes(influxdb3_local, table_batches, args=None):
@@ -13,6 +15,8 @@ def process_writes(influxdb3_local, table_batches, args=None):
     influxdb3_local.info("batches " + json.dumps(table_batches, sort_keys=True))
     influxdb3_local.info("types " + json.dumps(types, sort_keys=True))
     influxdb3_local.info("args " + json.dumps(args, sort_keys=True))
+    if args and "sleep" in args:
+        time.sleep(float(args["sleep"]))
     if args and "copy" in args:
         for b in table_batches:
             for row in b["rows"]:
