@@ -145,7 +145,7 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@for f in $(FUZZ_NAMES); do \
 	  mkdir -p $(B)/fuzz && \
-	  clang-14 $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+	  clang-14 $(CSTD) $(PY_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
 	    tests/fuzz/$$f.c $(LIB_SRC) -o $(B)/fuzz/$$f $(LIBS) || exit 1; \
 	  $(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$${f#fuzz_} || exit 1; \
 	done
