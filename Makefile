@@ -109,7 +109,10 @@ deps:
 test-deps:
 	@tools/install-deps.sh test
 
-run: deps $(B)/vigil
+# The build runs in a sub-make: the Python flags come from pkg-config, which can only
+# answer once `deps` has installed python3-dev.
+run: deps
+	@$(MAKE) --no-print-directory $(B)/vigil
 	$(B)/vigil serve --data-dir ./data --http-bind 127.0.0.1:8181 --without-auth
 
 test: test-deps

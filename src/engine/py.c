@@ -545,9 +545,10 @@ int eng_py_init(engine *g, vg_err *e)
     cfg.buffered_stdio = 0;
     /* Found from the build, not from PATH: a python3 earlier in PATH (pyenv, a venv)
      * must not lend us its standard library. PYTHONHOME still wins when set. */
-    if (!getenv("PYTHONHOME"))
+    bool home = VIGIL_PYTHON_HOME[0] != '\0'; /* empty: the build did not know it */
+    if (home && !getenv("PYTHONHOME"))
         st = PyConfig_SetBytesString(&cfg, &cfg.home, VIGIL_PYTHON_HOME);
-    if (!PyStatus_Exception(st))
+    if (home && !PyStatus_Exception(st))
         st = PyConfig_SetBytesString(&cfg, &cfg.program_name, VIGIL_PYTHON_HOME "/bin/python3");
     if (!PyStatus_Exception(st))
         st = Py_InitializeFromConfig(&cfg);
