@@ -539,6 +539,40 @@ def test_flood_of_writes_and_recursion_guard(es, dbname):
     assert es.request("GET", "/health").status == 200
 
 
+def test_a_plugin_cannot_buffer_unbounded_writes(es, dbname):
+    write_ok(es, dbname, "flood_in v=1 1")
+    must_create(es, dbname, "huge", "flood.py", "table:flood_in", args={"huge": "1"})
+    write_ok(es, dbname, "flood_in v=2 2")
+    err = wait_for(lambda: texts(es, "huge", "ERROR"), timeout=60)[0]
+    assert err.endswith("Exception: a plugin call may buffer at most 64 MiB of writes; write in "
+                        "smaller batches (write_sync) or return sooner")
+    assert sql_maybe(es, dbname, "SELECT count(*) AS n FROM huge") == []  # the call failed
+    assert es.request("GET", "/health").status == 200
+
+
+def test_run_asynchronous_lets_calls_overlap(server_factory, tmp_path_factory, dbname):
+    import threading
+    s = engine_server(server_factory, tmp_path_factory, extra_args=["--plugin-workers", "4"])
+    write_ok(s, dbname, "x v=1 1")
+    must_create(s, dbname, "serial", "req.py", "request:serial")
+    must_create(s, dbname, "overlap", "req.py", "request:overlap", run_async=True)
+
+    def four(path):
+        out = []
+        ts = [threading.Thread(target=lambda: out.append(
+            engine_get(s, path, {"mode": "nap", "s": "0.5"}).text)) for _ in range(4)]
+        t0 = time.monotonic()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert out == ["rested"] * 4
+        return time.monotonic() - t0
+
+    assert four("serial") >= 1.9
+    assert four("overlap") < 1.5
+
+
 # ---- dry runs -------------------------------------------------------------------------
 
 def test_dry_runs(es, dbname):

@@ -1,6 +1,7 @@
 # process_request with one behaviour per `mode` query parameter, for the tests of
 # request triggers, influxdb3_local.query/write/cache and LineBuilder.
 import json
+import time
 
 
 def _line_builder_cases():
@@ -93,6 +94,9 @@ def process_request(influxdb3_local, query_parameters, request_headers, request_
         return {"short": influxdb3_local.cache.get("short", "expired")}
     if mode == "line_builder":
         return _line_builder_cases()
+    if mode == "nap":
+        time.sleep(float(query_parameters.get("s", "0.5")))
+        return "rested"
     if mode == "log":
         influxdb3_local.info("info", 1, 2.5, None)
         influxdb3_local.warn("careful")
