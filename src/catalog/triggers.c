@@ -223,8 +223,8 @@ int catalog_trigger_create(catalog *c, catalog_db *db, const catalog_trigger_def
         return vg_err_set(e, VG_EINVAL, "invalid error behavior %d", (int)def->error_behavior);
     if (catalog_trigger_find(c, db, def->name))
         return vg_err_set(e, VG_EEXISTS,
-                          "Cannot overwrite Processing Engine Trigger %s in Database %s",
-                          def->name, db->name);
+                          "Cannot overwrite Processing Engine Trigger %s in Database %s", def->name,
+                          db->name);
     for (uint32_t i = 0; i < def->nargs; i++)
         if (!def->args[i].key || !def->args[i].key[0])
             return vg_err_set(e, VG_EINVAL, "trigger argument names cannot be empty");
@@ -242,8 +242,8 @@ int catalog_trigger_create(catalog *c, catalog_db *db, const catalog_trigger_def
     create_op op = {
         .id = ts->n,
         .db_id = db->id,
-        .flags = (uint8_t)((def->run_async ? FLAG_RUN_ASYNC : 0) |
-                           (def->disabled ? FLAG_DISABLED : 0)),
+        .flags =
+            (uint8_t)((def->run_async ? FLAG_RUN_ASYNC : 0) | (def->disabled ? FLAG_DISABLED : 0)),
         .eb = (uint8_t)def->error_behavior,
         .name = sl_c(def->name),
         .plugin = sl_c(def->plugin),
@@ -322,8 +322,7 @@ static uint8_t get_u8(rd *r)
 static uint32_t get_u32(rd *r)
 {
     const uint8_t *p = take(r, 4);
-    return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                   (uint32_t)p[3] << 24
+    return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
              : 0;
 }
 

@@ -92,30 +92,36 @@ static const cli_opt opt_schedule = {
 };
 
 const cli_opt *const cli_create_trigger_opts[] = {
-    &cli_opt_host,      &cli_opt_token,    &cli_opt_database,   &opt_trigger_spec,
-    &opt_path,          &opt_plugin_filename, &opt_trigger_args, &opt_upload,
-    &opt_error_behavior, &opt_disabled,    &opt_run_async,      NULL,
+    &cli_opt_host,       &cli_opt_token,       &cli_opt_database, &opt_trigger_spec,
+    &opt_path,           &opt_plugin_filename, &opt_trigger_args, &opt_upload,
+    &opt_error_behavior, &opt_disabled,        &opt_run_async,    NULL,
 };
 const cli_opt *const cli_update_trigger_opts[] = {
-    &cli_opt_host, &cli_opt_token, &cli_opt_database, &opt_trigger_name, &opt_path, &opt_upload,
-    NULL,
+    &cli_opt_host, &cli_opt_token, &cli_opt_database, &opt_trigger_name, &opt_path,
+    &opt_upload,   NULL,
 };
 const cli_opt *const cli_trigger_toggle_opts[] = {
-    &cli_opt_host, &cli_opt_token, &cli_opt_database, NULL,
+    &cli_opt_host,
+    &cli_opt_token,
+    &cli_opt_database,
+    NULL,
 };
 const cli_opt *const cli_delete_trigger_opts[] = {
     &cli_opt_host, &cli_opt_token, &cli_opt_database, &opt_force, NULL,
 };
 const cli_opt *const cli_show_plugins_opts[] = {
-    &cli_opt_host, &cli_opt_token, &cli_opt_format, NULL,
+    &cli_opt_host,
+    &cli_opt_token,
+    &cli_opt_format,
+    NULL,
 };
 const cli_opt *const cli_test_wal_opts[] = {
-    &cli_opt_host, &cli_opt_token,    &cli_opt_database, &opt_lp, &opt_lp_file,
-    &opt_input_args, &opt_cache_name, NULL,
+    &cli_opt_host, &cli_opt_token,  &cli_opt_database, &opt_lp,
+    &opt_lp_file,  &opt_input_args, &opt_cache_name,   NULL,
 };
 const cli_opt *const cli_test_schedule_opts[] = {
-    &cli_opt_host,   &cli_opt_token,  &cli_opt_database, &opt_schedule,
-    &opt_input_args, &opt_cache_name, NULL,
+    &cli_opt_host,   &cli_opt_token, &cli_opt_database, &opt_schedule, &opt_input_args,
+    &opt_cache_name, NULL,
 };
 
 static bool ok_status(int status)
@@ -302,8 +308,9 @@ int cli_create_trigger(const cli_args *a)
         return cli_usage_error(a->cmd, "Either --path or --plugin-filename must be provided");
     const char *eb = cli_get(a, "error-behavior");
     if (strcmp(eb, "log") && strcmp(eb, "retry") && strcmp(eb, "disable"))
-        return cli_usage_error(a->cmd, "invalid --error-behavior '%s' (expected log, retry or "
-                                       "disable)",
+        return cli_usage_error(a->cmd,
+                               "invalid --error-behavior '%s' (expected log, retry or "
+                               "disable)",
                                eb);
     client *c = cli_connect(a);
     if (!c)
@@ -515,8 +522,8 @@ int cli_update_trigger(const cli_args *a)
 
 /* ---- show plugins ---- */
 
-static const char *const plugin_cols[] = {"plugin_name", "file_name", "file_path", "size_bytes",
-                                          "last_modified", NULL};
+static const char *const plugin_cols[] = {"plugin_name", "file_name",     "file_path",
+                                          "size_bytes",  "last_modified", NULL};
 
 int cli_show_plugins(const cli_args *a)
 {
@@ -627,7 +634,8 @@ static int run_test(const cli_args *a, bool is_wal)
     client_response r;
     client_response_init(&r);
     if (rc == CLI_EXIT_OK) {
-        int st = send_json(c, "POST", is_wal ? "/api/v3/plugin_test/wal" : "/api/v3/plugin_test/schedule",
+        int st = send_json(c, "POST",
+                           is_wal ? "/api/v3/plugin_test/wal" : "/api/v3/plugin_test/schedule",
                            &body, &r);
         if (st < 0)
             rc = CLI_EXIT_FAIL;

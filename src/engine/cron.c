@@ -19,14 +19,13 @@ typedef struct field_def {
     const char *const *names; /* names[i] is value min+i (3-letter prefixes) */
 } field_def;
 
-static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                          "jul", "aug", "sep", "oct", "nov", "dec", NULL};
-static const char *const month_full[] = {"january", "february", "march",     "april",
-                                         "may",     "june",     "july",      "august",
-                                         "september", "october", "november", "december",
-                                         NULL};
+static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul",
+                                          "aug", "sep", "oct", "nov", "dec", NULL};
+static const char *const month_full[] = {"january",  "february", "march",  "april",     "may",
+                                         "june",     "july",     "august", "september", "october",
+                                         "november", "december", NULL};
 static const char *const day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
-static const char *const day_full[] = {"sunday",   "monday", "tuesday", "wednesday",
+static const char *const day_full[] = {"sunday",   "monday", "tuesday",  "wednesday",
                                        "thursday", "friday", "saturday", NULL};
 
 enum { F_SEC, F_MIN, F_HOUR, F_DOM, F_MONTH, F_DOW, F_YEAR, F_COUNT };
@@ -79,8 +78,8 @@ static int parse_value(int f, const char *s, size_t n, int *out, vg_err *e)
         long v = 0;
         for (size_t i = 0; i < n; i++) {
             if (!isdigit((unsigned char)s[i]) || v > 100000)
-                return vg_err_set(e, VG_EINVAL, "invalid value '%.*s' in the %s field", (int)n,
-                                  s, fields[f].name);
+                return vg_err_set(e, VG_EINVAL, "invalid value '%.*s' in the %s field", (int)n, s,
+                                  fields[f].name);
             v = v * 10 + (s[i] - '0');
         }
         if (v < fields[f].min || v > fields[f].max)
@@ -129,8 +128,8 @@ static int parse_part(int f, const char *s, size_t n, vset *set, vg_err *e)
                 (rc = parse_value(f, dash + 1, head - (size_t)(dash - s) - 1, &hi, e)))
                 return rc;
             if (lo > hi)
-                return vg_err_set(e, VG_EINVAL, "range %d-%d is backwards in the %s field", lo,
-                                  hi, d->name);
+                return vg_err_set(e, VG_EINVAL, "range %d-%d is backwards in the %s field", lo, hi,
+                                  d->name);
         } else {
             if ((rc = parse_value(f, s, head, &lo, e)) != VG_OK)
                 return rc;
@@ -292,7 +291,8 @@ int64_t engine_cron_next(const engine_cron *c, int64_t after_s)
             t = (days + 1) * 86400;
             continue;
         }
-        unsigned h = (unsigned)(sod / 3600), mi = (unsigned)(sod / 60 % 60), s = (unsigned)(sod % 60);
+        unsigned h = (unsigned)(sod / 3600), mi = (unsigned)(sod / 60 % 60),
+                 s = (unsigned)(sod % 60);
         if (!((c->hour >> h) & 1)) {
             t = days * 86400 + (int64_t)(h + 1) * 3600;
             continue;

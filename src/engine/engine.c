@@ -12,8 +12,8 @@
 #include "engine_int.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,8 +121,10 @@ bool eng_registry_add(engine *g, eng_trigger *t)
         uint32_t cap = g->trigs_cap ? g->trigs_cap * 2 : 16;
         eng_trigger **nt = vg_realloc(g->trigs, cap * sizeof *nt);
         if (!nt) {
-            VG_ERROR(ENG_MOD, "out of memory registering trigger %s: it will not run until "
-                              "the server restarts", t->name);
+            VG_ERROR(ENG_MOD,
+                     "out of memory registering trigger %s: it will not run until "
+                     "the server restarts",
+                     t->name);
             eng_trigger_unref(t);
             return false;
         }
@@ -200,7 +202,8 @@ void eng_job_free(engine *g, eng_job *j)
     eng_job_free(g, j->merged);
     if (j->batch) {
         if (j->kind == ENG_JOB_WAL) {
-            g->queued_bytes -= j->batch->bytes < g->queued_bytes ? j->batch->bytes : g->queued_bytes;
+            g->queued_bytes -=
+                j->batch->bytes < g->queued_bytes ? j->batch->bytes : g->queued_bytes;
             pthread_cond_broadcast(&g->space_cond);
         }
         eng_batch_unref(j->batch);
@@ -394,8 +397,8 @@ static void commit_writes(engine *g, eng_call *c)
         int rc = ingest_write(g->cfg.ingest, &req, &a, &res, &e);
         const char *ctx = run_context(c->job->kind);
         if (rc != VG_OK) {
-            eng_log(g, c->trig->name, ENG_ERROR, "error running %s: error writing back lines to %s: %s",
-                    ctx, w->db, e.msg);
+            eng_log(g, c->trig->name, ENG_ERROR,
+                    "error running %s: error writing back lines to %s: %s", ctx, w->db, e.msg);
         } else {
             for (size_t k = 0; k < res.nerrors && k < 10; k++)
                 eng_log(g, c->trig->name, ENG_ERROR,
@@ -436,8 +439,8 @@ static void disable_after_error(engine *g, eng_trigger *t)
     pthread_mutex_unlock(&g->lock);
     pthread_mutex_unlock(&g->catalog_mutation);
     if (rc != VG_OK)
-        eng_log(g, t->name, ENG_ERROR, "could not record the disabling of trigger %s: %s",
-                t->name, e.msg);
+        eng_log(g, t->name, ENG_ERROR, "could not record the disabling of trigger %s: %s", t->name,
+                e.msg);
     else
         eng_log(g, t->name, ENG_WARN,
                 "trigger %s disabled after an error (error behavior 'disable'); enable it again "
@@ -697,8 +700,8 @@ static void check_test_writes(engine *g, const eng_call *c, vg_buf *errors)
         } else {
             for (size_t k = 0; k < pv.nerrors; k++) {
                 vg_buf_printf(errors, "invalid line written to db %s: line %u: %s: %.*s", wb->db,
-                              pv.errors[k].line_no, pv.errors[k].msg,
-                              (int)pv.errors[k].text_len, pv.errors[k].text);
+                              pv.errors[k].line_no, pv.errors[k].msg, (int)pv.errors[k].text_len,
+                              pv.errors[k].text);
                 vg_buf_putc(errors, '\0');
             }
         }
@@ -781,8 +784,8 @@ static void run_job(eng_worker *w, eng_job *j)
     vg_buf test_errors;
     vg_buf_init(&test_errors);
     if (j->kind == ENG_JOB_TEST_WAL && !j->batch)
-        j->batch = batch_from_lp(g, j->waiter->test.database, j->waiter->test.input_lp,
-                                 &test_errors);
+        j->batch =
+            batch_from_lp(g, j->waiter->test.database, j->waiter->test.input_lp, &test_errors);
     /* A no_sync write is handed over before its fsync: wait for it here, on the
      * worker, so a plugin never acts on rows a crash could still lose. */
     for (eng_job *k = j; j->kind == ENG_JOB_WAL && k; k = k->merged) {
@@ -947,7 +950,8 @@ static eng_table_rows *table_slot(copy_ctx *cc, uint32_t table_id)
         return NULL;
     bool wanted = cc->all_tables;
     for (uint32_t i = 0; !wanted && i < cc->nwant; i++)
-        wanted = strlen(cc->want[i]) == ct->name_len && !memcmp(cc->want[i], ct->name, ct->name_len);
+        wanted =
+            strlen(cc->want[i]) == ct->name_len && !memcmp(cc->want[i], ct->name, ct->name_len);
     if (!wanted)
         return NULL;
     eng_table_rows *nt = vg_arena_alloc(&b->arena, (b->ntables + 1) * sizeof *nt);
@@ -1238,8 +1242,9 @@ int engine_new(const engine_config *cfg, engine **out, vg_err *e)
         engine_free(g);
         return rc;
     }
-    VG_INFO(ENG_MOD, "processing engine started: plugin directory %s, %u worker(s), plugin "
-                     "timeout %.3g s, %u trigger(s)",
+    VG_INFO(ENG_MOD,
+            "processing engine started: plugin directory %s, %u worker(s), plugin "
+            "timeout %.3g s, %u trigger(s)",
             g->plugin_dir, g->cfg.workers, (double)g->timeout_ns / 1e9, g->ntrigs);
     *out = g;
     return VG_OK;

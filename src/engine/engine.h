@@ -29,9 +29,9 @@
 typedef enum engine_spec_kind {
     ENGINE_SPEC_TABLE = 0, /* table:<name>: process_writes with that table's rows */
     ENGINE_SPEC_ALL_TABLES,
-    ENGINE_SPEC_EVERY,     /* every:<duration>: process_scheduled_call, aligned */
-    ENGINE_SPEC_CRON,      /* cron:<6 or 7 fields>: process_scheduled_call */
-    ENGINE_SPEC_REQUEST,   /* request:<path>: process_request */
+    ENGINE_SPEC_EVERY,   /* every:<duration>: process_scheduled_call, aligned */
+    ENGINE_SPEC_CRON,    /* cron:<6 or 7 fields>: process_scheduled_call */
+    ENGINE_SPEC_REQUEST, /* request:<path>: process_request */
 } engine_spec_kind;
 
 /* A compiled cron expression: one bit per allowed value of each field (UTC). */
@@ -94,14 +94,14 @@ void engine_args_free(char **keys, char **vals, int n);
 typedef struct engine engine;
 
 typedef struct engine_config {
-    const char *plugin_dir;      /* required; created when missing */
-    int64_t plugin_timeout_ns;   /* one call's limit; 0 = ENGINE_DEFAULT_TIMEOUT_NS */
-    uint32_t workers;            /* worker threads; 0 = ENGINE_DEFAULT_WORKERS */
-    size_t queue_bytes;          /* write batches waiting for plugins; 0 = default */
-    uint32_t log_size;           /* rows kept in system.processing_engine_logs */
+    const char *plugin_dir;    /* required; created when missing */
+    int64_t plugin_timeout_ns; /* one call's limit; 0 = ENGINE_DEFAULT_TIMEOUT_NS */
+    uint32_t workers;          /* worker threads; 0 = ENGINE_DEFAULT_WORKERS */
+    size_t queue_bytes;        /* write batches waiting for plugins; 0 = default */
+    uint32_t log_size;         /* rows kept in system.processing_engine_logs */
     catalog *cat;
     ingest *ingest;
-    query_engine *query;         /* plugins' queries; the engine's system tables */
+    query_engine *query; /* plugins' queries; the engine's system tables */
 } engine_config;
 
 #define ENGINE_DEFAULT_TIMEOUT_NS (60LL * VG_NS_PER_SEC)
@@ -155,8 +155,7 @@ int engine_trigger_set_enabled(engine *g, const char *db, const char *name, bool
 
 /* Writes <plugin-dir>/<name> (creating directories under it). A name that would
  * leave the plugin directory is refused with Core's "Path traversal detected: ...". */
-int engine_plugin_write(engine *g, const char *name, const char *content, size_t len,
-                        vg_err *e);
+int engine_plugin_write(engine *g, const char *name, const char *content, size_t len, vg_err *e);
 /* Replaces the code of a trigger's plugin: the file, or __init__.py of a directory
  * plugin. db may be NULL when the trigger name is unique over all databases. */
 int engine_plugin_update(engine *g, const char *db, const char *trigger, const char *content,
@@ -176,8 +175,8 @@ int engine_plugin_update_dir(engine *g, const char *db, const char *trigger,
 typedef struct engine_test_request {
     const char *filename;
     const char *database;
-    const char *input_lp;  /* wal test */
-    const char *schedule;  /* schedule test: a cron expression; NULL = "* * * * * *" */
+    const char *input_lp; /* wal test */
+    const char *schedule; /* schedule test: a cron expression; NULL = "* * * * * *" */
     const char *cache_name;
     const char *const *arg_keys;
     const char *const *arg_values;

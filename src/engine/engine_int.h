@@ -85,13 +85,13 @@ typedef struct eng_table_rows {
 struct eng_batch {
     atomic_int refs;
     uint32_t db_id;
-    int depth;          /* of the write that made it (0 = a client's) */
+    int depth; /* of the write that made it (0 = a client's) */
     uint64_t wal_seq;
-    bool synced;        /* false: wait for the WAL fsync before calling plugins */
+    bool synced;            /* false: wait for the WAL fsync before calling plugins */
     eng_table_rows *tables; /* in order of first appearance */
     uint32_t ntables;
-    size_t bytes;       /* charged to the queue */
-    vg_arena arena;     /* everything above */
+    size_t bytes;   /* charged to the queue */
+    vg_arena arena; /* everything above */
 };
 
 void eng_batch_unref(eng_batch *b);
@@ -112,7 +112,7 @@ struct eng_waiter {
     int refs; /* engine lock: the waiter and the job */
     bool done;
     pthread_cond_t cond;
-    vg_arena arena;  /* copies of the request: the HTTP thread may give up waiting */
+    vg_arena arena; /* copies of the request: the HTTP thread may give up waiting */
     /* request */
     engine_http_request req;
     int status;
@@ -150,12 +150,12 @@ struct eng_job {
 /* ---- triggers as the engine runs them ---- */
 
 struct eng_trigger {
-    int refs;             /* engine lock: registry + jobs + running calls */
-    uint32_t cat_id;      /* catalog trigger id; UINT32_MAX for a dry run's */
+    int refs;        /* engine lock: registry + jobs + running calls */
+    uint32_t cat_id; /* catalog trigger id; UINT32_MAX for a dry run's */
     uint32_t db_id;
     char *db_name;
     char *name;
-    char *plugin;         /* relative to the plugin directory */
+    char *plugin; /* relative to the plugin directory */
     engine_spec spec;
     char **arg_keys, **arg_vals;
     uint32_t nargs;
@@ -163,14 +163,14 @@ struct eng_trigger {
     catalog_error_behavior on_error;
     bool enabled;
     bool deleted;
-    bool test;            /* a dry run's trigger: not in the registry */
-    char *cache_ns;       /* the key of its cache namespace */
+    bool test;      /* a dry run's trigger: not in the registry */
+    char *cache_ns; /* the key of its cache namespace */
     /* queue (engine lock) */
     eng_job *head, *tail;
     size_t queued_bytes;
     int running;
-    int64_t running_since;  /* mono ns of the oldest running call */
-    int64_t next_fire_ns;   /* schedule triggers: wall clock */
+    int64_t running_since; /* mono ns of the oldest running call */
+    int64_t next_fire_ns;  /* schedule triggers: wall clock */
     bool depth_warned;
 };
 
@@ -189,14 +189,14 @@ struct eng_call {
     engine *g;
     eng_trigger *trig;
     eng_job *job;
-    bool dry_run;          /* writes are collected, logs go to log_lines */
+    bool dry_run;            /* writes are collected, logs go to log_lines */
     unsigned long py_thread; /* CPython thread id, for the timeout exception */
-    int64_t started;       /* mono ns */
-    int64_t deadline;      /* mono ns */
-    atomic_bool cancelled; /* timeout, shutdown, or the trigger disabled/deleted */
+    int64_t started;         /* mono ns */
+    int64_t deadline;        /* mono ns */
+    atomic_bool cancelled;   /* timeout, shutdown, or the trigger disabled/deleted */
     const char *cancel_why;
     atomic_bool finished;
-    int64_t last_kick;     /* watchdog: last timeout exception raised */
+    int64_t last_kick; /* watchdog: last timeout exception raised */
     /* buffered writes, by database */
     eng_write_buf *writes;
     size_t nwrites;
@@ -219,9 +219,9 @@ struct eng_worker {
     engine *g;
     pthread_t thread;
     int index;
-    bool abandoned;  /* stuck past the timeout: a replacement took its place */
+    bool abandoned; /* stuck past the timeout: a replacement took its place */
     bool exited;
-    eng_call *call;  /* in progress, or NULL (engine lock) */
+    eng_call *call; /* in progress, or NULL (engine lock) */
 };
 
 /* ---- the log ring ---- */
@@ -239,19 +239,19 @@ typedef struct eng_log_entry {
 
 struct engine {
     engine_config cfg;
-    char *plugin_dir;      /* absolute, resolved */
+    char *plugin_dir; /* absolute, resolved */
     int64_t timeout_ns;
 
-    pthread_mutex_t lock;  /* triggers, queues, workers, test jobs */
+    pthread_mutex_t lock;      /* triggers, queues, workers, test jobs */
     pthread_cond_t work_cond;  /* workers: a job may be ready */
     pthread_cond_t space_cond; /* writers: queue room */
     pthread_cond_t sched_cond; /* scheduler: triggers changed or stopping */
     bool stopping;
-    eng_trigger **trigs;   /* live triggers (registry) */
+    eng_trigger **trigs; /* live triggers (registry) */
     uint32_t ntrigs, trigs_cap;
-    uint32_t rr;           /* round-robin start for workers */
+    uint32_t rr;                      /* round-robin start for workers */
     eng_job *adhoc_head, *adhoc_tail; /* dry runs */
-    atomic_int wal_triggers;  /* enabled WAL triggers: 0 = the hook returns at once */
+    atomic_int wal_triggers;          /* enabled WAL triggers: 0 = the hook returns at once */
     size_t queued_bytes;
     eng_worker **workers;
     uint32_t nworkers, workers_cap;
@@ -275,19 +275,19 @@ struct engine {
 /* engine.c */
 eng_trigger *eng_trigger_from_catalog(engine *g, const catalog_trigger *ct, const char *db_name,
                                       vg_err *e);
-bool eng_registry_add(engine *g, eng_trigger *t);  /* engine lock; false: t was freed */
+bool eng_registry_add(engine *g, eng_trigger *t); /* engine lock; false: t was freed */
 eng_trigger *eng_registry_find(engine *g, uint32_t db_id, const char *name); /* engine lock */
-void eng_registry_remove(engine *g, eng_trigger *t); /* engine lock */
-void eng_enqueue(engine *g, eng_trigger *t, eng_job *j); /* engine lock */
-void eng_enqueue_adhoc(engine *g, eng_job *j);     /* engine lock */
-void eng_drop_jobs(engine *g, eng_trigger *t);      /* engine lock */
-void eng_job_free(engine *g, eng_job *j);           /* engine lock */
-void eng_set_enabled(engine *g, eng_trigger *t, bool enabled); /* engine lock */
-void eng_waiter_unref(eng_waiter *w);               /* engine lock */
+void eng_registry_remove(engine *g, eng_trigger *t);                         /* engine lock */
+void eng_enqueue(engine *g, eng_trigger *t, eng_job *j);                     /* engine lock */
+void eng_enqueue_adhoc(engine *g, eng_job *j);                               /* engine lock */
+void eng_drop_jobs(engine *g, eng_trigger *t);                               /* engine lock */
+void eng_job_free(engine *g, eng_job *j);                                    /* engine lock */
+void eng_set_enabled(engine *g, eng_trigger *t, bool enabled);               /* engine lock */
+void eng_waiter_unref(eng_waiter *w);                                        /* engine lock */
 eng_waiter *eng_waiter_new(void);
 /* Cancels the calls of a trigger in progress (disable, delete, shutdown). */
 void eng_cancel_calls(engine *g, eng_trigger *t, const char *why);
-int eng_start_worker(engine *g, vg_err *e);         /* engine lock */
+int eng_start_worker(engine *g, vg_err *e); /* engine lock */
 /* The depth of the plugin write running on this thread (0 elsewhere). */
 int eng_thread_depth(void);
 

@@ -38,8 +38,8 @@ void eng_log_free(engine *g)
     g->log = NULL;
 }
 
-static void log_entry(engine *g, const char *trigger, eng_level level, const char *text,
-                      size_t len, vg_log_level sl)
+static void log_entry(engine *g, const char *trigger, eng_level level, const char *text, size_t len,
+                      vg_log_level sl)
 {
     if (len > ENG_LOG_TEXT_MAX) {
         len = ENG_LOG_TEXT_MAX;
@@ -107,8 +107,12 @@ void eng_format_elapsed(int64_t ns, char *out, size_t n)
         int64_t ns;
         const char *unit;
     } units[] = {
-        {86400LL * VG_NS_PER_SEC, "d"}, {3600LL * VG_NS_PER_SEC, "h"}, {60LL * VG_NS_PER_SEC, "m"},
-        {VG_NS_PER_SEC, "s"},           {VG_NS_PER_MS, "ms"},          {VG_NS_PER_US, "us"},
+        {86400LL * VG_NS_PER_SEC, "d"},
+        {3600LL * VG_NS_PER_SEC, "h"},
+        {60LL * VG_NS_PER_SEC, "m"},
+        {VG_NS_PER_SEC, "s"},
+        {VG_NS_PER_MS, "ms"},
+        {VG_NS_PER_US, "us"},
         {1, "ns"},
     };
     size_t k = 0;
@@ -149,10 +153,8 @@ static const query_sys_column arg_cols[] = {
 };
 
 static const query_sys_column file_cols[] = {
-    {"plugin_name", QUERY_ROWS_STRING, false},
-    {"file_name", QUERY_ROWS_STRING, false},
-    {"file_path", QUERY_ROWS_STRING, false},
-    {"size_bytes", QUERY_ROWS_INT, false},
+    {"plugin_name", QUERY_ROWS_STRING, false}, {"file_name", QUERY_ROWS_STRING, false},
+    {"file_path", QUERY_ROWS_STRING, false},   {"size_bytes", QUERY_ROWS_INT, false},
     {"last_modified", QUERY_ROWS_INT, false},
 };
 
@@ -256,7 +258,7 @@ int eng_register_tables(engine *g, vg_err *e)
         rc = query_register_system_table(q, "processing_engine_trigger_arguments", arg_cols,
                                          NCOLS(arg_cols), fill_args, g, e);
     if (rc == VG_OK)
-        rc = query_register_system_table(q, "plugin_files", file_cols, NCOLS(file_cols),
-                                         fill_files, g, e);
+        rc = query_register_system_table(q, "plugin_files", file_cols, NCOLS(file_cols), fill_files,
+                                         g, e);
     return rc;
 }

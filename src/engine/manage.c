@@ -201,8 +201,7 @@ int engine_trigger_delete(engine *g, const char *db, const char *name, bool forc
     return rc;
 }
 
-int engine_trigger_set_enabled(engine *g, const char *db, const char *name, bool enabled,
-                               vg_err *e)
+int engine_trigger_set_enabled(engine *g, const char *db, const char *name, bool enabled, vg_err *e)
 {
     catalog *cat = g->cfg.cat;
     catalog_db *d = NULL;
@@ -225,8 +224,8 @@ int engine_trigger_set_enabled(engine *g, const char *db, const char *name, bool
             eng_set_enabled(g, t, enabled);
         pthread_mutex_unlock(&g->lock);
         if (change)
-            VG_INFO(ENG_MOD, "%s trigger %s of database %s", enabled ? "enabled" : "disabled",
-                    name, db);
+            VG_INFO(ENG_MOD, "%s trigger %s of database %s", enabled ? "enabled" : "disabled", name,
+                    db);
     }
     pthread_mutex_unlock(&g->catalog_mutation);
     return rc;
@@ -258,7 +257,8 @@ static engine_kv *copy_kv(vg_arena *a, const engine_kv *kv, size_t n, bool lower
     engine_kv *out = vg_arena_alloc(a, (n + 1) * sizeof *out);
     for (size_t i = 0; out && i < n; i++) {
         char *k = vg_arena_strndup(a, kv[i].key, strlen(kv[i].key));
-        const char *v = adup(a, kv[i].value ? kv[i].value : "", strlen(kv[i].value ? kv[i].value : ""));
+        const char *v =
+            adup(a, kv[i].value ? kv[i].value : "", strlen(kv[i].value ? kv[i].value : ""));
         if (!k || !v)
             return NULL;
         for (char *p = k; lower && *p; p++)
@@ -269,8 +269,7 @@ static engine_kv *copy_kv(vg_arena *a, const engine_kv *kv, size_t n, bool lower
     return out;
 }
 
-int engine_request(engine *g, const engine_http_request *req, engine_http_response *resp,
-                   vg_err *e)
+int engine_request(engine *g, const engine_http_request *req, engine_http_response *resp, vg_err *e)
 {
     eng_waiter *w = eng_waiter_new();
     if (!w)
@@ -392,7 +391,8 @@ static int run_test(engine *g, const engine_test_request *r, eng_job_kind kind, 
     t->name = vg_strdup(r->filename);
     t->plugin = vg_strdup(r->filename);
     char ns[VG_ERR_MSG_BYTES];
-    snprintf(ns, sizeof ns, "test:%s", r->cache_name && *r->cache_name ? r->cache_name : r->filename);
+    snprintf(ns, sizeof ns, "test:%s",
+             r->cache_name && *r->cache_name ? r->cache_name : r->filename);
     t->cache_ns = vg_strdup(ns);
     t->arg_keys = vg_calloc(r->nargs + 1, sizeof *t->arg_keys);
     t->arg_vals = vg_calloc(r->nargs + 1, sizeof *t->arg_vals);
@@ -427,7 +427,8 @@ static int run_test(engine *g, const engine_test_request *r, eng_job_kind kind, 
     eng_enqueue_adhoc(g, j);
     bool done = wait_done(g, w, g->timeout_ns + ENG_STUCK_GRACE_NS);
     if (!done)
-        rc = vg_err_set(e, VG_EINTERNAL, "the plugin did not finish within %.3g s (--plugin-timeout)",
+        rc = vg_err_set(e, VG_EINTERNAL,
+                        "the plugin did not finish within %.3g s (--plugin-timeout)",
                         (double)g->timeout_ns / 1e9);
     else if (w->rc != VG_OK)
         rc = vg_err_set(e, (vg_code)w->rc, "%s", w->err);

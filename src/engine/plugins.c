@@ -241,8 +241,10 @@ int engine_plugin_update_dir(engine *g, const char *db, const char *trigger,
     if (rc == VG_OK)
         rc = eng_plugin_path(g, plugin, &path, &is_dir, e);
     if (rc == VG_OK && !is_dir)
-        rc = vg_err_set(e, VG_EINVAL, "the plugin of trigger %s is a file, not a directory: use "
-                                      "PUT /api/v3/plugins/files", trigger);
+        rc = vg_err_set(e, VG_EINVAL,
+                        "the plugin of trigger %s is a file, not a directory: use "
+                        "PUT /api/v3/plugins/files",
+                        trigger);
     bool has_init = false;
     for (size_t i = 0; rc == VG_OK && i < nfiles; i++) {
         const char *rp = files[i].relative_path;

@@ -36,7 +36,7 @@ extern const char eng_bootstrap_src[];
 
 typedef struct py_state {
     PyThreadState *main_ts;
-    PyObject *mod;           /* _vigil */
+    PyObject *mod; /* _vigil */
     PyObject *fn_load, *fn_api, *fn_response, *fn_format_exc, *fn_call_time, *fn_drop_ns;
     PyObject *cls_query_error, *cls_timeout;
     PyObject *k_table_name, *k_rows, *k_time, *k_value;
@@ -113,9 +113,9 @@ static PyObject *c_log(PyObject *self, PyObject *args)
     if (!c)
         return NULL;
     eng_level lv = level == 2 ? ENG_ERROR : level == 1 ? ENG_WARN : ENG_INFO;
-    Py_BEGIN_ALLOW_THREADS
+    PyThreadState *ts = PyEval_SaveThread(); /* the log lock, without the GIL */
     eng_call_log(c, lv, text, (size_t)len);
-    Py_END_ALLOW_THREADS
+    PyEval_RestoreThread(ts);
     Py_RETURN_NONE;
 }
 
@@ -206,7 +206,6 @@ static PyObject *c_write_sync(PyObject *self, PyObject *args)
     ingest_result res;
     vg_arena a;
     vg_arena_init(&a, 16 * 1024);
-    Py_BEGIN_ALLOW_THREADS
     ingest_request req = {.api = INGEST_API_V3,
                           .db = dbc,
                           .db_len = strlen(dbc),
@@ -215,8 +214,9 @@ static PyObject *c_write_sync(PyObject *self, PyObject *args)
                           .precision = "ns",
                           .accept_partial = false,
                           .no_sync = no_sync != 0};
+    PyThreadState *ts = PyEval_SaveThread(); /* other plugins run while we write */
     rc = ingest_write(c->g->cfg.ingest, &req, &a, &res, &e);
-    Py_END_ALLOW_THREADS
+    PyEval_RestoreThread(ts);
     PyObject *ret = Py_None;
     if (rc != VG_OK) {
         PyErr_Format(PyExc_Exception, "error writing line protocol to %s: %s", dbc, e.msg);
@@ -411,9 +411,9 @@ static PyObject *c_query(PyObject *self, PyObject *args)
                              .params = qp,
                              .nparams = (size_t)i,
                              .format = QUERY_FORMAT_ROWS};
-        Py_BEGIN_ALLOW_THREADS
+        PyThreadState *ts = PyEval_SaveThread(); /* other plugins run while we query */
         rc = query_run(c->g->cfg.query, &req, collect, &out, &oc, &e);
-        Py_END_ALLOW_THREADS
+        PyEval_RestoreThread(ts);
         if (rc != VG_OK)
             PyErr_Format(S->cls_query_error, "%s (database: %s)", e.msg, dbc);
         else if (out.oom)
@@ -454,9 +454,9 @@ static PyObject *c_sleep(PyObject *self, PyObject *arg)
             break;
         if (left > 20 * VG_NS_PER_MS)
             left = 20 * VG_NS_PER_MS;
-        Py_BEGIN_ALLOW_THREADS
+        PyThreadState *ts = PyEval_SaveThread();
         vg_sleep_ns(left);
-        Py_END_ALLOW_THREADS
+        PyEval_RestoreThread(ts);
         if (PyErr_CheckSignals())
             return NULL;
     }
@@ -472,9 +472,15 @@ static PyMethodDef c_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef c_module = {PyModuleDef_HEAD_INIT, "_vigil_c",
-                                      "Vigil's plugin API, C half", -1, c_methods,
-                                      NULL, NULL, NULL, NULL};
+static struct PyModuleDef c_module = {PyModuleDef_HEAD_INIT,
+                                      "_vigil_c",
+                                      "Vigil's plugin API, C half",
+                                      -1,
+                                      c_methods,
+                                      NULL,
+                                      NULL,
+                                      NULL,
+                                      NULL};
 
 static PyObject *init_vigil_c(void)
 {
@@ -493,8 +499,8 @@ static void exc_text(vg_buf *out)
         PyException_SetTraceback(v, tb);
     PyObject *s = NULL;
     if (S && S->fn_format_exc && t)
-        s = PyObject_CallFunctionObjArgs(S->fn_format_exc, t, v ? v : Py_None,
-                                         tb ? tb : Py_None, NULL);
+        s = PyObject_CallFunctionObjArgs(S->fn_format_exc, t, v ? v : Py_None, tb ? tb : Py_None,
+                                         NULL);
     if (!s) {
         PyErr_Clear();
         s = v ? PyObject_Str(v) : NULL;
@@ -541,7 +547,7 @@ int eng_py_init(engine *g, vg_err *e)
     PyConfig_InitPythonConfig(&cfg);
     cfg.install_signal_handlers = 0; /* the server owns SIGINT/SIGTERM */
     cfg.parse_argv = 0;
-    cfg.write_bytecode = 0;          /* no __pycache__ in the plugin directory */
+    cfg.write_bytecode = 0; /* no __pycache__ in the plugin directory */
     cfg.buffered_stdio = 0;
     /* Found from the build, not from PATH: a python3 earlier in PATH (pyenv, a venv)
      * must not lend us its standard library. PYTHONHOME still wins when set. */
@@ -589,9 +595,9 @@ int eng_py_init(engine *g, vg_err *e)
         S->k_rows = PyUnicode_InternFromString("rows");
         S->k_time = PyUnicode_InternFromString("time");
         S->k_value = PyUnicode_InternFromString("value");
-        if (!S->fn_load || !S->fn_api || !S->fn_response || !S->fn_format_exc ||
-            !S->fn_call_time || !S->fn_drop_ns || !S->cls_query_error || !S->cls_timeout ||
-            !S->k_table_name || !S->k_rows || !S->k_time || !S->k_value) {
+        if (!S->fn_load || !S->fn_api || !S->fn_response || !S->fn_format_exc || !S->fn_call_time ||
+            !S->fn_drop_ns || !S->cls_query_error || !S->cls_timeout || !S->k_table_name ||
+            !S->k_rows || !S->k_time || !S->k_value) {
             PyErr_Clear();
             rc = vg_err_set(e, VG_EINTERNAL, "the plugin API is incomplete");
         }
@@ -612,7 +618,7 @@ void eng_py_shutdown(engine *g, bool finalize)
         return;
     }
     PyEval_RestoreThread(S->main_ts);
-    PyObject **refs[] = {&S->mod,           &S->fn_load,     &S->fn_api,     &S->fn_response,
+    PyObject **refs[] = {&S->mod,           &S->fn_load,      &S->fn_api,     &S->fn_response,
                          &S->fn_format_exc, &S->fn_call_time, &S->fn_drop_ns, &S->cls_query_error,
                          &S->cls_timeout,   &S->k_table_name, &S->k_rows,     &S->k_time,
                          &S->k_value};
@@ -926,8 +932,8 @@ void eng_py_run(eng_call *c)
         PyObject *ttl = c->dry_run ? PyFloat_FromDouble(1800.0) : Py_NewRef(Py_None);
         const char *global_ns = c->dry_run ? "test-global" : "global";
         if (ttl)
-            api = PyObject_CallFunction(S->fn_api, "KssO", (unsigned long long)c->id,
-                                        t->cache_ns, global_ns, ttl);
+            api = PyObject_CallFunction(S->fn_api, "KssO", (unsigned long long)c->id, t->cache_ns,
+                                        global_ns, ttl);
         Py_XDECREF(ttl);
     }
     if (api)

@@ -44,8 +44,7 @@ static int check_request_path(const char *p, vg_err *e)
             size_t n = (size_t)(s - seg);
             if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
                 return vg_err_set(e, VG_EINVAL,
-                                  "request trigger path '%s' has an empty, '.' or '..' segment",
-                                  p);
+                                  "request trigger path '%s' has an empty, '.' or '..' segment", p);
             if (!*s)
                 break;
             seg = s + 1;
@@ -84,8 +83,10 @@ int engine_spec_parse(const char *in, engine_spec *out, vg_err *e)
         if (vg_parse_duration(out->arg, strlen(out->arg), &out->every_ns, &de) != VG_OK)
             return vg_err_set(e, VG_EINVAL, "failed to parse trigger from %s: %s", s, de.msg);
         if (out->every_ns <= 0)
-            return vg_err_set(e, VG_EINVAL, "failed to parse trigger from %s: the interval must "
-                                            "be longer than zero", s);
+            return vg_err_set(e, VG_EINVAL,
+                              "failed to parse trigger from %s: the interval must "
+                              "be longer than zero",
+                              s);
         if (out->every_ns > ENGINE_EVERY_MAX_NS)
             return vg_err_set(e, VG_EINVAL,
                               "failed to parse trigger from %s: schedule duration cannot be "
@@ -98,11 +99,15 @@ int engine_spec_parse(const char *in, engine_spec *out, vg_err *e)
         out->arg = s + 5;
         vg_err ce;
         if (engine_cron_parse(out->arg, &out->cron, &ce) != VG_OK)
-            return vg_err_set(e, VG_EINVAL, "failed to parse trigger from %s: invalid cron "
-                                            "syntax: %s", s, ce.msg);
+            return vg_err_set(e, VG_EINVAL,
+                              "failed to parse trigger from %s: invalid cron "
+                              "syntax: %s",
+                              s, ce.msg);
         if (engine_cron_next(&out->cron, vg_now_ns() / VG_NS_PER_SEC) < 0)
-            return vg_err_set(e, VG_EINVAL, "failed to parse trigger from %s: cron schedule "
-                                            "never triggers", s);
+            return vg_err_set(e, VG_EINVAL,
+                              "failed to parse trigger from %s: cron schedule "
+                              "never triggers",
+                              s);
         return VG_OK;
     }
     if (has_prefix(s, "request:") && s[8]) {
@@ -144,7 +149,8 @@ int engine_args_parse(const char *s, char ***keys_out, char ***vals_out, vg_err 
     int cap = 1;
     for (const char *p = s; *p; p++)
         cap += *p == ',';
-    char **keys = vg_calloc((size_t)cap, sizeof *keys), **vals = vg_calloc((size_t)cap, sizeof *vals);
+    char **keys = vg_calloc((size_t)cap, sizeof *keys),
+         **vals = vg_calloc((size_t)cap, sizeof *vals);
     int n = 0;
     if (!keys || !vals)
         goto oom;

@@ -1,8 +1,8 @@
 /*
  * http/engine.c: the processing engine's endpoints: trigger management
  * (/api/v3/configure/processing_engine_trigger and its enable/disable), plugin files
- * (/api/v3/plugins/files, /api/v3/plugins/directory), dry runs (/api/v3/plugin_test/wal, .../schedule)
- * and request triggers (GET/POST /api/v3/engine/<path>). Bodies and error texts are
+ * (/api/v3/plugins/files, /api/v3/plugins/directory), dry runs (/api/v3/plugin_test/wal,
+ * .../schedule) and request triggers (GET/POST /api/v3/engine/<path>). Bodies and error texts are
  * Core's (docs/http-api.md); the engine does the work (engine.h).
  */
 #include "http_int.h"
@@ -308,9 +308,10 @@ void http_plugin_dir_update(http_server *s, http_req *r, http_resp *out)
     const char *db = str_member(root, "db", false, &bad, out);
     json_t *files = json_object_get(root, "files");
     if (!bad && !json_is_array(files)) {
-        http_resp_text(out, 400, files ? "serde json error: invalid type for `files`: expected "
-                                         "an array"
-                                       : "serde json error: missing field `files`");
+        http_resp_text(out, 400,
+                       files ? "serde json error: invalid type for `files`: expected "
+                               "an array"
+                             : "serde json error: missing field `files`");
         bad = true;
     }
     size_t n = bad ? 0 : json_array_size(files);
@@ -322,8 +323,9 @@ void http_plugin_dir_update(http_server *s, http_req *r, http_resp *out)
     for (size_t i = 0; !bad && i < n; i++) {
         json_t *f = json_array_get(files, i);
         if (!json_is_object(f)) {
-            http_resp_text(out, 400, "serde json error: each file is an object with "
-                                     "`relative_path` and `content`");
+            http_resp_text(out, 400,
+                           "serde json error: each file is an object with "
+                           "`relative_path` and `content`");
             bad = true;
             break;
         }
@@ -367,7 +369,7 @@ static void plugin_test(http_server *s, http_req *r, http_resp *out, bool is_wal
         vg_err e;
         vg_buf_reset(&out->body);
         int rc = is_wal ? engine_test_wal(g, &tr, &out->body, &e)
-                     : engine_test_schedule(g, &tr, &out->body, &e);
+                        : engine_test_schedule(g, &tr, &out->body, &e);
         if (rc != VG_OK) {
             engine_error(out, rc, &e);
         } else {

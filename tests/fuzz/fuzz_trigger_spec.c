@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define REQUIRE(cond)                                                                              \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_trigger_spec: %s:%d: %s\n", __FILE__, __LINE__, #cond);         \
+            fprintf(stderr, "fuzz_trigger_spec: %s:%d: %s\n", __FILE__, __LINE__, #cond);          \
             abort();                                                                               \
         }                                                                                          \
     } while (0)

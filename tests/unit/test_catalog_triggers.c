@@ -127,7 +127,9 @@ static void test_rules(void)
     CHECK_INT(create(c, a, "", "all_tables", NULL, &e), VG_EINVAL);
     CHECK_STR(e.msg, "trigger name cannot be empty");
     catalog_write_lock(c);
-    catalog_trigger_def def = {.name = "x", .plugin = "p.py", .spec = "all_tables",
+    catalog_trigger_def def = {.name = "x",
+                               .plugin = "p.py",
+                               .spec = "all_tables",
                                .error_behavior = (catalog_error_behavior)7};
     CHECK_INT(catalog_trigger_create(c, a, &def, NULL, &e), VG_EINVAL);
     CHECK_INT(catalog_pending(c), 0);

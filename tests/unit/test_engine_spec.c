@@ -71,7 +71,8 @@ static void test_spec_errors(void)
     CHECK_STR(e.msg, want);
     CHECK_INT(engine_spec_parse("all_tables:x", &s, &e), VG_EINVAL);
     CHECK_INT(engine_spec_parse("every:0s", &s, &e), VG_EINVAL);
-    CHECK_STR(e.msg, "failed to parse trigger from every:0s: the interval must be longer than zero");
+    CHECK_STR(e.msg,
+              "failed to parse trigger from every:0s: the interval must be longer than zero");
     CHECK_INT(engine_spec_parse("every:2y", &s, &e), VG_EINVAL);
     CHECK_STR(e.msg, "failed to parse trigger from every:2y: schedule duration cannot be greater "
                      "than 1 year");
@@ -83,7 +84,8 @@ static void test_spec_errors(void)
                      "or 7 fields (seconds, minutes, hours, day of month, month, day of week[, "
                      "year]), found 5");
     CHECK_INT(engine_spec_parse("cron:0 0 0 30 2 *", &s, &e), VG_EINVAL);
-    CHECK_STR(e.msg, "failed to parse trigger from cron:0 0 0 30 2 *: cron schedule never triggers");
+    CHECK_STR(e.msg,
+              "failed to parse trigger from cron:0 0 0 30 2 *: cron schedule never triggers");
     CHECK_INT(engine_spec_parse("request:/abs", &s, &e), VG_EINVAL);
     CHECK_INT(engine_spec_parse("request:a/../b", &s, &e), VG_EINVAL);
     CHECK_STR(e.msg, "failed to parse trigger from request:a/../b: request trigger path "
@@ -191,5 +193,5 @@ static void test_args(void)
     CHECK_INT(engine_args_parse("=x", &k, &v, &e), -1);
 }
 
-TEST_MAIN(test_spec_forms, test_spec_errors, test_cron_fields, test_cron_next,
-          test_every_alignment, test_args)
+TEST_MAIN(test_spec_forms, test_spec_errors, test_cron_fields, test_cron_next, test_every_alignment,
+          test_args)

@@ -174,10 +174,8 @@ static void test_rows_format(void)
 /* ---- registered system tables ---- */
 
 static const query_sys_column cols[] = {
-    {"name", QUERY_ROWS_STRING, false},
-    {"size", QUERY_ROWS_INT, false},
-    {"when", QUERY_ROWS_TIMESTAMP, false},
-    {"flag", QUERY_ROWS_BOOL, false},
+    {"name", QUERY_ROWS_STRING, false},    {"size", QUERY_ROWS_INT, false},
+    {"when", QUERY_ROWS_TIMESTAMP, false}, {"flag", QUERY_ROWS_BOOL, false},
     {"note", QUERY_ROWS_STRING, true},
 };
 
@@ -235,9 +233,9 @@ static void test_system_tables(void)
     CHECK(strstr(e.msg, "table 'system.thing' not found") != NULL);
     CHECK(strstr(e.msg, "system.things") != NULL); /* the suggestion */
     /* `_internal`: system tables without a user database. */
-    CHECK_INT(run(&v, "_internal", "SELECT count(*) AS n FROM system.things", QUERY_FORMAT_CSV,
-                  &out, &e),
-              VG_OK);
+    CHECK_INT(
+        run(&v, "_internal", "SELECT count(*) AS n FROM system.things", QUERY_FORMAT_CSV, &out, &e),
+        VG_OK);
     CHECK_STR(out.data, "n\n3\n");
     CHECK_STR(seen_db, "(none)");
     CHECK_INT(run(&v, "nope", "SELECT 1", QUERY_FORMAT_CSV, &out, &e), VG_ENOTFOUND);
