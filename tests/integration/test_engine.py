@@ -85,7 +85,7 @@ def test_no_sync_writes_fire_triggers_too(es, dbname):
 
 def test_writes_that_pile_up_come_in_one_call(es, dbname):
     write_ok(es, dbname, "cpu v=0 1")
-    must_create(es, dbname, "slow", "echo_writes.py", "all_tables", args={"sleep": "0.5"})
+    must_create(es, dbname, "slow", "echo_writes.py", "all_tables", args={"sleep": "1.0"})
     write_ok(es, dbname, "cpu v=1 10")
     wait_for(lambda: log_json(es, "slow", "batches "), what="the first call")
     write_ok(es, dbname, "cpu v=2 20")
