@@ -10,6 +10,12 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 # libzstd, libsnappy and liblz4: Parquet page compression (src/parquet; zlib does GZIP).
 LIBS    := -lmicrohttpd -ljansson -lz -lzstd -lsnappy -llz4 -lxxhash -lpthread -lm
+# The processing engine embeds CPython (src/engine/py.c). pkg-config's python3-embed is
+# the system's libpython (a python3 earlier in PATH, such as pyenv's, is not used).
+PY_PC     := python3-embed
+PY_CFLAGS := $(shell pkg-config --cflags $(PY_PC) 2>/dev/null) \
+             -DVIGIL_PYTHON_HOME='"$(shell pkg-config --variable=prefix $(PY_PC) 2>/dev/null)"'
+LIBS    += $(shell pkg-config --libs $(PY_PC) 2>/dev/null)
 PYTHON  := /usr/bin/python3
 
 MAIN_SRC := $(sort $(wildcard src/cli/*.c))
@@ -35,6 +41,9 @@ all: $(B)/vigil
 # Only server.c needs the revision (for /ping); keeping it out of every other
 # object means a commit does not rebuild the world.
 $(B)/obj/src/server/server.o $(BA)/obj/src/server/server.o: CSTD += -DVIGIL_REVISION='"$(REV)"'
+# Only py.c includes Python.h; it also assembles bootstrap.py into the binary.
+$(B)/obj/src/engine/py.o $(BA)/obj/src/engine/py.o: CSTD += $(PY_CFLAGS)
+$(B)/obj/src/engine/py.o $(BA)/obj/src/engine/py.o: src/engine/bootstrap.py
 
 # ---- normal build ----
 $(B)/obj/%.o: %.c
@@ -100,7 +109,10 @@ deps:
 test-deps:
 	@tools/install-deps.sh test
 
-run: deps $(B)/vigil
+# The build runs in a sub-make: the Python flags come from pkg-config, which can only
+# answer once `deps` has installed python3-dev.
+run: deps
+	@$(MAKE) --no-print-directory $(B)/vigil
 	$(B)/vigil serve --data-dir ./data --http-bind 127.0.0.1:8181 --without-auth
 
 test: test-deps
@@ -115,7 +127,7 @@ unit: $(UNIT_BINS)
 	@tools/run_unit.sh $(UNIT_BINS)
 
 unit-asan: $(UNIT_BINS_ASAN)
-	@tools/run_unit.sh $(UNIT_BINS_ASAN)
+	@$(LSAN_ENV) tools/run_unit.sh $(UNIT_BINS_ASAN)
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@for f in $(FUZZ_NAMES); do $(BA)/fuzz-replay/$$f tests/fuzz/corpus/$${f#fuzz_} || exit 1; done
@@ -124,15 +136,19 @@ fuzz-replay: $(FUZZ_REPLAY)
 # the output. tests/differential compares the SQL engine with DuckDB (its npm package
 # comes from `make test-deps`); the ASan binary runs a ~100-query subset of it.
 # tests/interop checks our Parquet files against DuckDB and hyparquet (also npm).
+# The embedded Python interpreter keeps some memory until exit by design; LeakSanitizer
+# is told to ignore allocations made inside libpython only (tests/lsan.supp).
+LSAN_ENV := LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0
+
 integration: $(B)/vigil $(BA)/vigil $(B)/tests/crash_dump $(B)/tests/pq_tool
-	VIGIL_BINS="$(abspath $(B)/vigil) $(abspath $(BA)/vigil)" $(PYTHON) -m pytest -q tests/integration tests/crash tests/differential tests/interop
+	$(LSAN_ENV) VIGIL_BINS="$(abspath $(B)/vigil) $(abspath $(BA)/vigil)" $(PYTHON) -m pytest -q tests/integration tests/crash tests/differential tests/interop
 
 # ---- libFuzzer (clang-14), not part of `make test` ----
 FUZZ_SECONDS ?= 60
 fuzz:
 	@for f in $(FUZZ_NAMES); do \
 	  mkdir -p $(B)/fuzz && \
-	  clang-14 $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+	  clang-14 $(CSTD) $(PY_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
 	    tests/fuzz/$$f.c $(LIB_SRC) -o $(B)/fuzz/$$f $(LIBS) || exit 1; \
 	  $(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$${f#fuzz_} || exit 1; \
 	done

@@ -8,6 +8,8 @@ mode=${1:-run}
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev zlib1g-dev libxxhash-dev"
 # Parquet page compression (src/parquet): zstd, snappy (its C API), lz4.
 pkgs="$pkgs libzstd-dev libsnappy-dev liblz4-dev"
+# The processing engine (src/engine) embeds CPython; plugins may use these libraries.
+pkgs="$pkgs python3-dev python3-numpy python3-pandas python3-sklearn python3-statsmodels"
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
   pkgs="$pkgs python3 python3-pytest clang-14 libclang-rt-14-dev"
 fi

@@ -288,6 +288,7 @@ void catalog_close(catalog *c)
     if (c->fd >= 0)
         close(c->fd); /* also drops the flock */
     cat_free_objects(c);
+    cat_trigger_free_all(c);
     vg_buf_free(&c->pending);
     vg_free(c->path);
     vg_free(c->dir);

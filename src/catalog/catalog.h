@@ -267,5 +267,58 @@ void catalog_tombstone_encode(const catalog_tombstone *t, uint8_t *out);
  * VG_ECORRUPT when they are not one, VG_ENOMEM. */
 int catalog_tombstone_decode(const void *p, size_t n, catalog_tombstone **out);
 void catalog_tombstone_free(catalog_tombstone *t);
+/* ---- processing-engine triggers (triggers.c; catalog/README.md) ----
+ * The catalog stores trigger definitions and keeps them durable; it does not parse
+ * the specification (the engine validates it before creating). Triggers belong to a
+ * database; names are unique among the live triggers of one database. Objects are
+ * never freed while the catalog is open (a deleted trigger is marked, not freed). */
+
+typedef enum catalog_error_behavior {
+    CATALOG_ON_ERROR_LOG = 0,     /* log the error, go on */
+    CATALOG_ON_ERROR_RETRY = 1,   /* run the same call again, with backoff */
+    CATALOG_ON_ERROR_DISABLE = 2, /* disable the trigger until re-enabled */
+} catalog_error_behavior;
+
+typedef struct catalog_trigger_arg {
+    char *key;
+    char *value;
+} catalog_trigger_arg;
+
+typedef struct catalog_trigger {
+    uint32_t id;    /* unique for the life of the catalog, never reused */
+    uint32_t db_id;
+    char *name;
+    char *plugin;   /* path relative to the plugin directory */
+    char *spec;     /* "every:10s", "table:cpu", ... as validated by the engine */
+    catalog_trigger_arg *args; /* in the order given */
+    uint32_t nargs;
+    bool run_async;
+    catalog_error_behavior error_behavior;
+    bool disabled;
+    bool deleted;
+} catalog_trigger;
+
+/* What a create needs; the catalog copies every string. */
+typedef struct catalog_trigger_def {
+    const char *name;
+    const char *plugin;
+    const char *spec;
+    const catalog_trigger_arg *args;
+    uint32_t nargs;
+    bool run_async;
+    catalog_error_behavior error_behavior;
+    bool disabled;
+} catalog_trigger_def;
+
+/* Lookups (read lock). A live trigger of a live database by name, or NULL. */
+catalog_trigger *catalog_trigger_find(catalog *c, const catalog_db *db, const char *name);
+/* Every trigger ever created, deleted ones included, in id order. */
+catalog_trigger **catalog_triggers(catalog *c, uint32_t *n);
+/* Mutations (write lock; queued until catalog_commit). VG_EEXISTS with Core's
+ * "Cannot overwrite Processing Engine Trigger <t> in Database <d>". */
+int catalog_trigger_create(catalog *c, catalog_db *db, const catalog_trigger_def *def,
+                           catalog_trigger **out, vg_err *e);
+int catalog_trigger_set_disabled(catalog *c, catalog_trigger *t, bool disabled, vg_err *e);
+int catalog_trigger_delete(catalog *c, catalog_trigger *t, vg_err *e);
 
 #endif /* VIGIL_CATALOG_H */

@@ -43,6 +43,10 @@ typedef enum cat_op {
     CAT_OP_TABLE_HARD_DELETE = 17,
 } cat_op;
 
+/* Processing-engine trigger ops (triggers.c): kinds 40..59 are theirs. */
+#define CAT_OP_TRIGGER_FIRST 40
+#define CAT_OP_TRIGGER_LAST 59
+
 struct catalog {
     pthread_rwlock_t lock;
     char *path; /* <dir>/catalog.log */
@@ -66,6 +70,7 @@ struct catalog {
     vg_buf pending;    /* frame + batch header space, then the queued ops */
     size_t npending;
     bool broken; /* a failed append could not be cut off again */
+    struct cat_triggers *triggers; /* triggers.c */
 };
 
 /* ---- catalog.c: the object graph. Each apply either fully succeeds or changes
@@ -123,6 +128,14 @@ void cat_queue_table_hard_delete(catalog *c, const catalog_table *t);
 size_t cat_op_size(cat_op op, size_t name_len);
 void cat_queue_init(vg_buf *b);
 int cat_log_commit(catalog *c, vg_err *e);
+
+/* ---- triggers.c ---- */
+/* Replays one trigger op (kind in CAT_OP_TRIGGER_FIRST..LAST) from p[0..n): *used
+ * receives the bytes it took. VG_ECORRUPT with a reason in why when the op is
+ * malformed or breaks a rule; VG_ENOMEM. */
+int cat_trigger_replay(catalog *c, uint8_t kind, const uint8_t *p, size_t n, size_t *used,
+                       char *why, size_t why_len);
+void cat_trigger_free_all(catalog *c);
 
 /* ---- names.c ---- */
 bool cat_type_is_field(catalog_type t);

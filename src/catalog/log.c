@@ -729,6 +729,20 @@ static int replay_table_hard_delete(replay *rp, reader *r)
     return VG_OK;
 }
 
+/* Trigger ops are decoded by triggers.c, which owns their layout. */
+static int replay_trigger(replay *rp, reader *r, uint8_t kind)
+{
+    char why[200];
+    size_t used = 0;
+    int rc = cat_trigger_replay(rp->c, kind, r->p, r->n, &used, why, sizeof why);
+    if (rc == VG_ENOMEM)
+        return oom(rp);
+    if (rc != VG_OK)
+        return corrupt(rp, "%s", why);
+    take(r, used);
+    return VG_OK;
+}
+
 static int replay_op(replay *rp, reader *r)
 {
     uint8_t kind = get_u8(r);
@@ -750,6 +764,8 @@ static int replay_op(replay *rp, reader *r)
     case CAT_OP_DB_HARD_DELETE: return replay_db_hard_delete(rp, r);
     case CAT_OP_TABLE_HARD_DELETE: return replay_table_hard_delete(rp, r);
     }
+    if (kind >= CAT_OP_TRIGGER_FIRST && kind <= CAT_OP_TRIGGER_LAST)
+        return replay_trigger(rp, r, kind);
     return corrupt(rp, "unknown change kind %u (written by a newer Vigil?)", kind);
 }
 

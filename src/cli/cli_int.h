@@ -112,6 +112,23 @@ int cli_delete_database(const cli_args *a);
 int cli_delete_table(const cli_args *a);
 int cli_flush(const cli_args *a);
 
+/* The processing engine's commands (trigger.c). */
+int cli_create_trigger(const cli_args *a);
+int cli_update_trigger(const cli_args *a);
+int cli_enable_trigger(const cli_args *a);
+int cli_disable_trigger(const cli_args *a);
+int cli_delete_trigger(const cli_args *a);
+int cli_show_plugins(const cli_args *a);
+int cli_test_wal_plugin(const cli_args *a);
+int cli_test_schedule_plugin(const cli_args *a);
+extern const cli_opt *const cli_create_trigger_opts[];
+extern const cli_opt *const cli_update_trigger_opts[];
+extern const cli_opt *const cli_trigger_toggle_opts[];
+extern const cli_opt *const cli_delete_trigger_opts[];
+extern const cli_opt *const cli_show_plugins_opts[];
+extern const cli_opt *const cli_test_wal_opts[];
+extern const cli_opt *const cli_test_schedule_opts[];
+
 /* Option lists of the commands above (for the table in main.c). */
 extern const cli_opt *const cli_write_opts[];
 extern const cli_opt *const cli_query_opts[];

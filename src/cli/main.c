@@ -115,6 +115,86 @@ const cli_command cli_commands[] = {
         .opts = cli_delete_table_opts,
         .run = cli_delete_table,
     },
+    /* The processing engine (trigger.c). */
+    {
+        .group = "create",
+        .name = "trigger",
+        .usage = "create trigger [OPTIONS] --database <NAME> --trigger-spec <SPEC> --path <PATH> "
+                 "<TRIGGER_NAME>",
+        .max_positional = 1,
+        .summary = "Create a processing-engine trigger (a plugin bound to an event)",
+        .details = "SPEC: table:<TABLE> or all_tables (writes), every:<DURATION> or\n"
+                   "cron:<SEC MIN HOUR DOM MONTH DOW [YEAR]> (schedule), request:<PATH>\n"
+                   "(served at /api/v3/engine/<PATH>). See docs/plugins.md.",
+        .opts = cli_create_trigger_opts,
+        .run = cli_create_trigger,
+    },
+    {
+        .group = "update",
+        .name = "trigger",
+        .usage = "update trigger [OPTIONS] --database <NAME> --trigger-name <NAME> --path <PATH>",
+        .max_positional = 0,
+        .summary = "Replace the plugin code of a trigger (a file or a directory)",
+        .opts = cli_update_trigger_opts,
+        .run = cli_update_trigger,
+    },
+    {
+        .group = "enable",
+        .name = "trigger",
+        .usage = "enable trigger [OPTIONS] --database <NAME> <TRIGGER_NAME>",
+        .max_positional = 1,
+        .summary = "Enable a trigger",
+        .opts = cli_trigger_toggle_opts,
+        .run = cli_enable_trigger,
+    },
+    {
+        .group = "disable",
+        .name = "trigger",
+        .usage = "disable trigger [OPTIONS] --database <NAME> <TRIGGER_NAME>",
+        .max_positional = 1,
+        .summary = "Disable a trigger",
+        .opts = cli_trigger_toggle_opts,
+        .run = cli_disable_trigger,
+    },
+    {
+        .group = "delete",
+        .name = "trigger",
+        .usage = "delete trigger [OPTIONS] --database <NAME> <TRIGGER_NAME>",
+        .max_positional = 1,
+        .summary = "Delete a trigger (an enabled one only with --force)",
+        .opts = cli_delete_trigger_opts,
+        .run = cli_delete_trigger,
+    },
+    {
+        .group = "show",
+        .name = "plugins",
+        .usage = "show plugins [OPTIONS]",
+        .max_positional = 0,
+        .summary = "List the plugin files of triggers",
+        .opts = cli_show_plugins_opts,
+        .run = cli_show_plugins,
+    },
+    {
+        .group = "test",
+        .name = "wal_plugin",
+        .usage = "test wal_plugin [OPTIONS] --database <NAME> (--lp <LP> | --file <FILE>) <PLUGIN>",
+        .max_positional = 1,
+        .summary = "Dry-run a write plugin on line protocol (nothing is written)",
+        .details = "Prints the plugin's log lines, the lines it would write, and errors.",
+        .opts = cli_test_wal_opts,
+        .run = cli_test_wal_plugin,
+    },
+    {
+        .group = "test",
+        .name = "schedule_plugin",
+        .usage = "test schedule_plugin [OPTIONS] --database <NAME> <PLUGIN>",
+        .max_positional = 1,
+        .summary = "Dry-run a scheduled plugin once (nothing is written)",
+        .details = "Prints the call time, the plugin's log lines, the lines it would write,\n"
+                   "and errors.",
+        .opts = cli_test_schedule_opts,
+        .run = cli_test_schedule_plugin,
+    },
     {0},
 };
 
@@ -126,6 +206,9 @@ static const struct {
     {"show", "List resources"},
     {"update", "Change a resource"},
     {"delete", "Delete a resource"},
+    {"enable", "Enable a resource"},
+    {"disable", "Disable a resource"},
+    {"test", "Test a plugin"},
 };
 
 static void print_main_help(FILE *f)

@@ -369,6 +369,7 @@ void http_db_delete(http_server *s, http_req *r, http_resp *out)
         catalog_error(out, rc, &e);
         return;
     }
+    engine_forget_deleted_databases(s->cfg.engine); /* its triggers stop */
     purge_now(s, at);
     out->status = 200;
 }

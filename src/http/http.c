@@ -43,6 +43,27 @@ static const http_route routes[] = {
      * itself needs only read permission. */
     {"GET", "/api/v3/query_sql", http_query_sql_get, PERM_READ, false},
     {"POST", "/api/v3/query_sql", http_query_sql_post, PERM_READ, false},
+    /* The processing engine (http/engine.c). DELETE takes its arguments from the query
+     * string or a JSON body, so its Content-Type is not checked. */
+    {"POST", "/api/v3/configure/processing_engine_trigger", http_trigger_create, PERM_ADMIN,
+     true},
+    {"DELETE", "/api/v3/configure/processing_engine_trigger", http_trigger_delete, PERM_ADMIN,
+     false},
+    {"POST", "/api/v3/configure/processing_engine_trigger/enable", http_trigger_enable,
+     PERM_ADMIN, false},
+    {"POST", "/api/v3/configure/processing_engine_trigger/disable", http_trigger_disable,
+     PERM_ADMIN, false},
+    {"POST", "/api/v3/plugins/files", http_plugin_file_create, PERM_ADMIN, true},
+    {"PUT", "/api/v3/plugins/files", http_plugin_file_update, PERM_ADMIN, true},
+    {"PUT", "/api/v3/plugins/directory", http_plugin_dir_update, PERM_ADMIN, true},
+    {"POST", "/api/v3/plugin_test/wal", http_plugin_test_wal, PERM_ADMIN, true},
+    {"POST", "/api/v3/plugin_test/schedule", http_plugin_test_schedule, PERM_ADMIN, true},
+};
+
+/* Every path under /api/v3/engine/ is a request trigger's (the engine says which). */
+static const http_route engine_routes[] = {
+    {"GET", HTTP_ENGINE_PREFIX, http_engine_request, PERM_WRITE, false},
+    {"POST", HTTP_ENGINE_PREFIX, http_engine_request, PERM_WRITE, false},
 };
 
 static const http_route *find_route(const char *method, const char *path)
@@ -50,6 +71,11 @@ static const http_route *find_route(const char *method, const char *path)
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(routes[i].path, path) == 0 && strcmp(routes[i].method, method) == 0)
             return &routes[i];
+    if (strncmp(path, HTTP_ENGINE_PREFIX, sizeof HTTP_ENGINE_PREFIX - 1) == 0 &&
+        path[sizeof HTTP_ENGINE_PREFIX - 1])
+        for (size_t i = 0; i < sizeof engine_routes / sizeof engine_routes[0]; i++)
+            if (strcmp(engine_routes[i].method, method) == 0)
+                return &engine_routes[i];
     return NULL;
 }
 
@@ -358,6 +384,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r)
             return MHD_NO;
         r->conn = conn;
+        r->url = url;
         r->method = method;
         r->route = find_route(method, url);
         vg_buf_init(&r->body);

@@ -4,13 +4,14 @@
  * dispatcher checks method, size, encoding and content type once, so handlers only
  * see a complete, decompressed body. The wire contract is docs/http-api.md.
  *
- * Depends on: base, ingest, catalog, query (later persist, auth, engine).
+ * Depends on: base, ingest, catalog, query, engine (later persist, auth).
  */
 #ifndef VIGIL_HTTP_H
 #define VIGIL_HTTP_H
 
 #include "base/base.h"
 #include "catalog/catalog.h"
+#include "engine/engine.h"
 #include "ingest/ingest.h"
 #include "persist/persist.h"
 #include "query/query.h"
@@ -23,6 +24,7 @@ typedef struct http_config {
     query_engine *query;       /* serves /api/v3/query_sql; NULL answers 500 */
     persist *persist;          /* serves /api/v3/persist; NULL answers 500 */
     int64_t hard_delete_default_ns; /* hard_delete_at=default: files go this long after */
+    engine *engine;            /* the processing engine; NULL without --plugin-dir */
     const char *version;       /* Vigil's version for /ping */
     const char *revision;
 } http_config;

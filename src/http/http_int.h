@@ -45,8 +45,13 @@ struct http_server {
     char process_id[40];
 };
 
+/* Request triggers live under this prefix: every GET or POST below it goes to the
+ * processing engine (http/engine.c). */
+#define HTTP_ENGINE_PREFIX "/api/v3/engine/"
+
 struct http_req {
     struct MHD_Connection *conn;
+    const char *url; /* the path, as libmicrohttpd gives it */
     const http_route *route;
     const char *method;
     vg_buf body;
@@ -85,6 +90,18 @@ void http_query_sql_get(http_server *s, http_req *r, http_resp *out);
 void http_query_sql_post(http_server *s, http_req *r, http_resp *out);
 void http_persist(http_server *s, http_req *r, http_resp *out);
 void http_compact(http_server *s, http_req *r, http_resp *out);
+
+/* The processing engine (http/engine.c). */
+void http_trigger_create(http_server *s, http_req *r, http_resp *out);
+void http_trigger_delete(http_server *s, http_req *r, http_resp *out);
+void http_trigger_enable(http_server *s, http_req *r, http_resp *out);
+void http_trigger_disable(http_server *s, http_req *r, http_resp *out);
+void http_plugin_file_create(http_server *s, http_req *r, http_resp *out);
+void http_plugin_file_update(http_server *s, http_req *r, http_resp *out);
+void http_plugin_dir_update(http_server *s, http_req *r, http_resp *out);
+void http_plugin_test_wal(http_server *s, http_req *r, http_resp *out);
+void http_plugin_test_schedule(http_server *s, http_req *r, http_resp *out);
+void http_engine_request(http_server *s, http_req *r, http_resp *out);
 
 /* A UUID (v4 random, or v7 time-ordered) as 36 characters + NUL. */
 void http_uuid_v4(char out[37]);

@@ -9,7 +9,7 @@
  * The ingest lock makes WAL order equal buffer order, which is what makes "later
  * write wins" deterministic, and it is also what replay reproduces.
  */
-#include "ingest.h"
+#include "ingest_int.h"
 
 #include "lineproto/lineproto.h"
 
@@ -51,6 +51,8 @@ struct ingest {
     pthread_mutex_t lock;
     ingest_durable_fn on_durable;
     void *on_durable_ctx;
+    ingest_batch_fn on_batch;
+    void *on_batch_ctx;
     atomic_uint_fast64_t requests, lines, fields, bytes, rejected;
 };
 
@@ -105,6 +107,22 @@ void ingest_set_on_durable(ingest *ig, ingest_durable_fn fn, void *ctx)
 {
     ig->on_durable = fn;
     ig->on_durable_ctx = ctx;
+}
+
+catalog *ig_catalog(ingest *ig)
+{
+    return ig->cat;
+}
+
+void ingest_set_batch_hook(ingest *ig, ingest_batch_fn fn, void *ctx)
+{
+    ig->on_batch = fn;
+    ig->on_batch_ctx = ctx;
+}
+
+int ingest_sync(ingest *ig, uint64_t seq, vg_err *e)
+{
+    return wal_sync(ig->wal, seq, e);
 }
 
 void ingest_get_stats(ingest *ig, ingest_stats *out)
@@ -551,11 +569,37 @@ static int find_or_create_db(ingest *ig, const ingest_request *req, catalog_db *
     return catalog_db_create(ig->cat, req->db, req->db_len, 0, db, e);
 }
 
+/* The rows a write applied, for the batch hook. */
+typedef struct applied_rows {
+    uint32_t db_id;
+    const resolved_row *rows;
+    const bool *ok;
+    size_t n;
+} applied_rows;
+
+/* Hands the applied rows to the batch hook; only called when one is set. */
+static void call_batch_hook(ingest *ig, const applied_rows *ap, uint64_t seq, bool synced,
+                            vg_arena *a)
+{
+    ingest_row *rows = vg_arena_alloc(a, (ap->n ? ap->n : 1) * sizeof *rows);
+    if (!rows) {
+        VG_ERROR("ingest", "out of memory handing %zu rows to the processing engine", ap->n);
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < ap->n; i++)
+        if (ap->ok[i])
+            rows[n++] = (ingest_row){ap->rows[i].table_id, ap->rows[i].time, ap->rows[i].vals,
+                                     ap->rows[i].nvals};
+    ingest_batch batch = {ap->db_id, seq, synced, rows, n};
+    ig->on_batch(ig->on_batch_ctx, &batch);
+}
+
 /* Everything that happens under the ingest lock. */
 static int write_locked(ingest *ig, const ingest_request *req, const lp_batch *b,
                         lp_precision prec, int64_t default_time, const packed_body *pk,
                         vg_arena *a, ingest_result *res, size_t *errcap, uint64_t *seq,
-                        vg_err *e)
+                        applied_rows *applied, vg_err *e)
 {
     catalog_db *db;
     int rc = find_or_create_db(ig, req, &db, e);
@@ -589,6 +633,7 @@ static int write_locked(ingest *ig, const ingest_request *req, const lp_batch *b
     rc = apply_rows(ig, db->id, rows, ok, b->nlines, *seq, &nfields, e);
     if (rc != VG_OK)
         return rc;
+    *applied = (applied_rows){db->id, rows, ok, b->nlines};
     res->lines_written = good;
     atomic_fetch_add(&ig->fields, nfields);
     return VG_OK;
@@ -680,11 +725,12 @@ int ingest_write(ingest *ig, const ingest_request *req, vg_arena *a, ingest_resu
     if (b.nerrors == 0 && ig->compress_wal)
         pack_body(req->body, req->body_len, a, &pk);
     uint64_t seq = 0;
+    applied_rows applied = {0};
     int64_t t_parsed = vg_mono_ns();
     pthread_mutex_lock(&ig->lock);
     int64_t t_locked = vg_mono_ns();
     catalog_write_lock(ig->cat);
-    rc = write_locked(ig, &r, &b, prec, default_time, &pk, a, res, &errcap, &seq, e);
+    rc = write_locked(ig, &r, &b, prec, default_time, &pk, a, res, &errcap, &seq, &applied, e);
     catalog_write_unlock(ig->cat);
     pthread_mutex_unlock(&ig->lock);
     int64_t t_applied = vg_mono_ns();
@@ -706,6 +752,8 @@ int ingest_write(ingest *ig, const ingest_request *req, vg_arena *a, ingest_resu
                  (double)(t_applied - t_locked) / 1e6, (double)(vg_mono_ns() - t_applied) / 1e6);
     if (ig->on_durable && !req->no_sync)
         ig->on_durable(ig->on_durable_ctx, 0, seq);
+    if (ig->on_batch && applied.n)
+        call_batch_hook(ig, &applied, seq, !req->no_sync, a);
     return VG_OK;
 }
 

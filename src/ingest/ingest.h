@@ -114,6 +114,69 @@ int ingest_delete_rows(ingest *ig, const catalog_tombstone *t, uint64_t *wal_seq
 typedef void (*ingest_durable_fn)(void *ctx, uint32_t db_id, uint64_t wal_seq);
 void ingest_set_on_durable(ingest *ig, ingest_durable_fn fn, void *ctx);
 
+/* The rows of one write, handed to the batch hook (for the processing engine) once
+ * they are in the write buffer and, unless `synced` is false (a no_sync write), durable
+ * in the WAL. Everything points into the writer's memory and is valid only during the
+ * call: the hook copies what it keeps. Rows are in line order; vals are the line's tags
+ * then fields, in line order (buffer_value.col is the catalog column id). */
+typedef struct ingest_row {
+    uint32_t table_id;
+    int64_t time;
+    const buffer_value *vals;
+    uint32_t nvals;
+} ingest_row;
+
+typedef struct ingest_batch {
+    uint32_t db_id;
+    uint64_t wal_seq;
+    bool synced;
+    const ingest_row *rows;
+    size_t nrows;
+} ingest_batch;
+
+/* Called in the writer's thread, outside every ingest and catalog lock, after each
+ * successful write. No hook (the default) costs nothing. The server registers the
+ * engine's; set it before writes start. */
+typedef void (*ingest_batch_fn)(void *ctx, const ingest_batch *b);
+void ingest_set_batch_hook(ingest *ig, ingest_batch_fn fn, void *ctx);
+/* Waits until WAL record `seq` is durable (fsyncing if no one else is): for work that
+ * must not act on a no_sync write before it is durable. */
+int ingest_sync(ingest *ig, uint64_t seq, vg_err *e);
+
+/* ---- dry runs (preview.c): what a write would do, changing nothing ---- */
+
+typedef struct ingest_preview_value {
+    const char *key; /* column name, unescaped */
+    uint32_t key_len;
+    buffer_value v;  /* v.col is unused; v.type is the line's type (CATALOG_TAG for tags) */
+} ingest_preview_value;
+
+typedef struct ingest_preview_line {
+    uint32_t line_no;
+    const char *table; /* unescaped */
+    uint32_t table_len;
+    int64_t time;      /* ns */
+    ingest_preview_value *vals; /* tags then fields, in line order */
+    uint32_t ntags;
+    uint32_t nvals;
+} ingest_preview_line;
+
+typedef struct ingest_preview {
+    ingest_preview_line *lines; /* lines that would be written, in order */
+    size_t nlines;
+    ingest_line_error *errors;  /* lines that would be rejected, with the write's messages */
+    size_t nerrors;
+} ingest_preview;
+
+/* Parses a body as a v3 write with accept_partial would, and checks every line against
+ * the catalog (reserved names, field types of existing columns, repeated keys) without
+ * creating anything: the processing engine's dry runs (`vigil test wal_plugin`) use it
+ * for their input and to check the lines a plugin would write. db may name a database
+ * that does not exist. Everything is allocated in `a`. */
+int ingest_preview_write(ingest *ig, const char *db, const char *body, size_t len,
+                         const char *precision, int64_t now_ns, vg_arena *a, ingest_preview *out,
+                         vg_err *e);
+
 typedef struct ingest_stats {
     uint64_t requests;
     uint64_t lines;

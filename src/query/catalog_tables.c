@@ -10,6 +10,7 @@
  * plan never touches catalog memory that a concurrent schema change could move.
  */
 #include "plan_int.h"
+#include "sysext_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,6 +339,8 @@ static int system_parquet_files(qp_binder *b, const char *qual, qp_node **out)
         rc = rs_node(&r, "system.parquet_files", out);
     return rc == VG_OK ? requalify(b->c, *out, qual) : rc;
 }
+/* system.queries, the registered system tables, information_schema.tables, .columns */
+#define N_BUILTIN_MAX (4 + QUERY_SYS_EXT_MAX)
 
 /* system.* and information_schema.*: what Vigil implements, in DataFusion's listing
  * order (system before information_schema). */
@@ -350,14 +353,21 @@ static int builtin_rels(qctx *c, rel_desc *out, uint32_t *n)
     if (!q)
         return c->err->code ? (int)c->err->code : oom(c);
     int rc;
+    uint32_t next;
+    const qsys_ext_table *ext = qsys_ext_all(c, &next);
     if ((rc = rel_from_schema(c, "system", "parquet_files", false, parquet_files_fields,
                               N_PARQUET_FILES, &out[0])) ||
-        (rc = rel_from_schema(c, "system", "queries", false, q->schema.f, q->schema.n, &out[1])) ||
-        (rc = rel_from_schema(c, "information_schema", "tables", true, itf, 4, &out[2])) ||
-        (rc = rel_from_schema(c, "information_schema", "columns", true, info_columns_fields,
-                              N_INFO_COLUMNS, &out[3])))
+        (rc = rel_from_schema(c, "system", "queries", false, q->schema.f, q->schema.n, &out[1])))
         return rc;
-    *n = 4;
+    for (uint32_t i = 0; i < next; i++)
+        if ((rc = rel_from_schema(c, "system", ext[i].name, false, ext[i].fields, ext[i].ncols,
+                                  &out[2 + i])))
+            return rc;
+    if ((rc = rel_from_schema(c, "information_schema", "tables", true, itf, 4, &out[2 + next])) ||
+        (rc = rel_from_schema(c, "information_schema", "columns", true, info_columns_fields,
+                              N_INFO_COLUMNS, &out[3 + next])))
+        return rc;
+    *n = 4 + next;
     return VG_OK;
 }
 
@@ -366,7 +376,7 @@ static int builtin_rels(qctx *c, rel_desc *out, uint32_t *n)
 static int info_tables(qp_binder *b, qp_node **out)
 {
     qctx *c = b->c;
-    rel_desc *rels, builtin[4];
+    rel_desc *rels, builtin[N_BUILTIN_MAX];
     uint32_t n, nb;
     int rc;
     if ((rc = user_tables(c, &rels, &n)) || (rc = builtin_rels(c, builtin, &nb)))
@@ -419,7 +429,7 @@ static int info_columns_rows(qctx *c, const rel_desc *rels, uint32_t n, rowset *
 static int info_columns(qp_binder *b, qp_node **out)
 {
     qctx *c = b->c;
-    rel_desc *user, builtin[4];
+    rel_desc *user, builtin[N_BUILTIN_MAX];
     uint32_t n, nb;
     int rc;
     if ((rc = user_tables(c, &user, &n)) || (rc = builtin_rels(c, builtin, &nb)))
@@ -470,9 +480,15 @@ static int table_not_found(qp_binder *b, const ast_from *f)
         for (const qp_cte *t = b->ctes; t && !f->schema; t = t->next)
             cands[n++] = t->name;
     } else if (!strcmp(f->schema, "system")) {
-        static const char *const sys[] = {"parquet_files", "queries"};
-        cands = (const char **)sys;
-        n = 2;
+        uint32_t next;
+        const qsys_ext_table *ext = qsys_ext_all(c, &next);
+        if (!(cands = qp_alloc(c, (next + 2) * sizeof *cands)))
+            return oom(c);
+        n = 0;
+        cands[n++] = "parquet_files";
+        cands[n++] = "queries";
+        for (uint32_t i = 0; i < next; i++)
+            cands[n++] = ext[i].name;
     } else if (!strcmp(f->schema, "information_schema")) {
         static const char *const info[] = {"tables", "columns"};
         cands = (const char **)info;
@@ -569,8 +585,28 @@ static int system_queries(qp_binder *b, const char *qual, qp_node **out)
     return requalify(b->c, n, qual);
 }
 
+/* A table another module registered (sys_ext.c). */
+static int system_ext(qp_binder *b, const qsys_ext_table *t, const char *qual, qp_node **out)
+{
+    qp_node *n = qp_node_new(b->c, QP_SYSTEM, NULL);
+    if (!n)
+        return oom(b->c);
+    if (!(n->op = qsys_ext_op(b->c, t)))
+        return b->c->err->code ? (int)b->c->err->code : oom(b->c);
+    n->schema = n->op->schema;
+    char *label = qp_alloc(b->c, strlen(t->name) + 8);
+    if (!label)
+        return oom(b->c);
+    memcpy(label, "system.", 7);
+    memcpy(label + 7, t->name, strlen(t->name) + 1);
+    n->label = label;
+    *out = n;
+    return requalify(b->c, n, qual);
+}
+
 int qp_from_table(qp_binder *b, const ast_from *f, qp_node **out)
 {
+    const qsys_ext_table *ext;
     const char *qual = f->alias ? f->alias : f->name;
     int rc;
     *out = NULL;
@@ -582,6 +618,8 @@ int qp_from_table(qp_binder *b, const ast_from *f, qp_node **out)
         return system_queries(b, qual, out);
     } else if (!strcmp(f->schema, "system") && !strcmp(f->name, "parquet_files")) {
         return system_parquet_files(b, qual, out);
+    } else if (!strcmp(f->schema, "system") && (ext = qsys_ext_find(b->c, f->name))) {
+        return system_ext(b, ext, qual, out);
     } else if (!strcmp(f->schema, "information_schema") && !strcmp(f->name, "tables")) {
         if ((rc = info_tables(b, out)))
             return rc;
@@ -611,7 +649,7 @@ static int find_rel(qp_binder *b, const ast_from *f, rel_desc *out, bool *found)
         *found = scan != NULL;
         return rc;
     }
-    rel_desc builtin[4];
+    rel_desc builtin[N_BUILTIN_MAX];
     uint32_t nb;
     int rc = builtin_rels(c, builtin, &nb);
     if (rc)

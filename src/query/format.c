@@ -767,6 +767,8 @@ int qfmt_begin(qfmt *f, vg_buf *out, vg_err *e)
 {
     if (f->format == QUERY_FORMAT_PARQUET)
         return qfmt_parquet_begin(f, out, e);
+    if (f->format == QUERY_FORMAT_ROWS)
+        return qfmt_rows_begin(f, out, e);
     if (f->format == QUERY_FORMAT_JSON && !put_c(out, '['))
         return out_of_memory(out, e);
     if (f->format == QUERY_FORMAT_CSV) {
@@ -790,6 +792,7 @@ int qfmt_rows(qfmt *f, const qbatch *b, uint32_t from, uint32_t to, vg_buf *out,
     case QUERY_FORMAT_JSONL: rc = json_rows(f, b, from, to, out, e); break;
     case QUERY_FORMAT_CSV: rc = csv_rows(f, b, from, to, out, e); break;
     case QUERY_FORMAT_PARQUET: rc = qfmt_parquet_rows(f, b, from, to, out, e); break;
+    case QUERY_FORMAT_ROWS: rc = qfmt_rows_binary(f, b, from, to, out, e); break;
     default: rc = pretty_rows(f, b, from, to, e); break;
     }
     f->rows += to - from;

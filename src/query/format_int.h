@@ -82,6 +82,10 @@ int qfmt_parquet_begin(qfmt *f, vg_buf *out, vg_err *e);
 int qfmt_parquet_rows(qfmt *f, const qbatch *b, uint32_t from, uint32_t to, vg_buf *out, vg_err *e);
 int qfmt_parquet_end(qfmt *f, vg_buf *out, vg_err *e);
 void qfmt_parquet_free(qfmt *f);
+/* QUERY_FORMAT_ROWS (format_rows.c): the header, then rows [from, to). */
+int qfmt_rows_begin(qfmt *f, vg_buf *out, vg_err *e);
+int qfmt_rows_binary(qfmt *f, const qbatch *b, uint32_t from, uint32_t to, vg_buf *out,
+                     vg_err *e);
 
 /* Value renderers (no NUL written). */
 #define QFMT_F64_MAX 32

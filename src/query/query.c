@@ -14,6 +14,7 @@
 #include "exec_int.h"
 #include "format_int.h"
 #include "plan_int.h"
+#include "sysext_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -57,6 +58,7 @@ struct query_engine {
     uint32_t log_next;
     uint32_t log_count;
     query_cursor *running; /* open cursors, newest first */
+    qsys_ext *sys_ext;     /* tables other modules registered (sys_ext.c) */
 };
 
 struct query_cursor {
@@ -170,8 +172,14 @@ void query_engine_free(query_engine *q)
     for (uint32_t i = 0; i < q->log_size; i++)
         entry_free(&q->log[i]);
     vg_free(q->log);
+    qsys_ext_free(q->sys_ext);
     pthread_mutex_destroy(&q->lock);
     vg_free(q);
+}
+
+qsys_ext **qengine_sys_ext(query_engine *q)
+{
+    return &q->sys_ext;
 }
 
 /* ---- the query log ---- */
@@ -479,6 +487,11 @@ static int resolve_db(query_cursor *cur, const char *name)
     catalog_read_lock(cat);
     cur->ctx.db = catalog_db_find(cat, name, strlen(name));
     catalog_read_unlock(cat);
+    /* `_internal` is Core's database for server-wide system tables (`vigil show
+     * plugins` queries system.plugin_files there); Vigil has no such database, so the
+     * name means "no user tables, system tables only". */
+    if (!cur->ctx.db && !strcmp(name, "_internal"))
+        return VG_OK;
     if (!cur->ctx.db)
         return fail(
             cur, vg_err_set(&cur->err, VG_ENOTFOUND, "query error: database not found: %s", name),

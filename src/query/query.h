@@ -22,9 +22,29 @@ typedef enum query_format {
     QUERY_FORMAT_CSV,      /* header row, then rows */
     QUERY_FORMAT_PRETTY,   /* an ASCII table */
     QUERY_FORMAT_PARQUET,  /* one Parquet file (binary), row groups streamed as they fill */
+    QUERY_FORMAT_ROWS,     /* typed binary rows for in-process readers (below) */
 } query_format;
 
-/* Parses "json", "jsonl"/"json_lines", "csv", "pretty", "parquet". */
+/* QUERY_FORMAT_ROWS (format_rows.c), native byte order, never sent over the wire:
+ *   u32 ncols, then per column: u8 type (query_rows_type), u32 name length, name;
+ *   then per row, per column a cell: u8 present (0 = NULL, nothing follows), then
+ *   BOOL u8 | INT, TIMESTAMP, INTERVAL i64 (ns) | UINT u64 | FLOAT f64 |
+ *   STRING u32 length + bytes | SELECTOR u8 value type, a cell of it, i64 time.
+ * It keeps every type, so the processing engine can hand plugins Python values. */
+typedef enum query_rows_type {
+    QUERY_ROWS_NULL = 0,
+    QUERY_ROWS_BOOL,
+    QUERY_ROWS_INT,
+    QUERY_ROWS_UINT,
+    QUERY_ROWS_FLOAT,
+    QUERY_ROWS_STRING,
+    QUERY_ROWS_TIMESTAMP,
+    QUERY_ROWS_INTERVAL,
+    QUERY_ROWS_SELECTOR,
+} query_rows_type;
+
+/* Parses "json", "jsonl"/"json_lines", "csv", "pretty", "parquet" (ROWS is in-process
+ * only: not parsed). */
 int query_parse_format(const char *s, query_format *out, vg_err *e);
 const char *query_format_content_type(query_format f);
 
@@ -102,5 +122,40 @@ void query_close(query_cursor *cur, query_outcome *outcome);
  * (positions as line:column). */
 int query_run(query_engine *q, const query_request *req, query_write_fn write, void *ctx,
               query_outcome *out, vg_err *e);
+
+/* ---- system tables provided by other modules (sys_ext.c) ----
+ * A module above query (the processing engine) registers a table under schema
+ * `system`; its fill function is called once per query that scans it, from the
+ * querying thread, with the query's database name. Cells are copied: fill may pass
+ * pointers to its own memory. Registration happens before the server serves
+ * queries; tables stay registered until query_engine_free. */
+
+typedef struct query_sys_column {
+    const char *name;
+    query_rows_type type; /* BOOL, INT, UINT, FLOAT, STRING or TIMESTAMP */
+    bool nullable;
+} query_sys_column;
+
+typedef struct query_sys_cell {
+    bool null;
+    union {
+        bool b;
+        int64_t i; /* INT, TIMESTAMP (ns) */
+        uint64_t u;
+        double f;
+        const char *s; /* NUL-terminated */
+    } v;
+} query_sys_cell;
+
+typedef struct query_sys_sink query_sys_sink;
+/* Adds one row: ncols cells in column order. VG_OK or VG_ENOMEM. */
+int query_sys_add_row(query_sys_sink *sink, const query_sys_cell *cells);
+typedef int (*query_sys_fill_fn)(void *ctx, const char *db, query_sys_sink *sink);
+
+/* At most this many registered tables: a handful are planned. */
+#define QUERY_SYS_EXT_MAX 16
+/* The name is copied; cols must stay valid (static tables). VG_EEXISTS, VG_ELIMIT. */
+int query_register_system_table(query_engine *q, const char *name, const query_sys_column *cols,
+                                uint32_t ncols, query_sys_fill_fn fill, void *ctx, vg_err *e);
 
 #endif /* VIGIL_QUERY_H */

@@ -14,6 +14,7 @@
 
 #include "buffer/buffer.h"
 #include "catalog/catalog.h"
+#include "engine/engine.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "persist/persist.h"
@@ -63,6 +64,11 @@ typedef struct server_config {
     const char *compaction_interval;
     const char *compaction_mem_bytes;
     const char *hard_delete_default_duration;
+    const char *plugin_dir;
+    const char *plugin_timeout;
+    const char *plugin_workers;
+    const char *plugin_queue_size;
+    const char *plugin_log_size;
     bool without_auth;
 } server_config;
 
@@ -132,6 +138,19 @@ static const flag_def flags[] = {
      "Longest a query may run, e.g. 30s or 5m (0 = no limit); a query over it fails"},
     {"--query-log-size", "VIGIL_QUERY_LOG_SIZE", "1000", OFF(query_log_size),
      "Finished queries remembered in system.queries"},
+    {"--plugin-dir", "VIGIL_PLUGIN_DIR", "", OFF(plugin_dir),
+     "Directory of Python plugins; turns the processing engine on (off when empty)"},
+    {"--plugin-timeout", "VIGIL_PLUGIN_TIMEOUT", "60s", OFF(plugin_timeout),
+     "Longest one plugin call may run; past it the plugin is interrupted and the call "
+     "fails (the trigger's error behavior applies)"},
+    {"--plugin-workers", "VIGIL_PLUGIN_WORKERS", "2", OFF(plugin_workers),
+     "Threads that run plugin calls (Python runs one at a time; more threads let calls "
+     "that wait on queries or writes overlap)"},
+    {"--plugin-queue-size", "VIGIL_PLUGIN_QUEUE_SIZE", "256M", OFF(plugin_queue_size),
+     "Bytes of written rows waiting for write triggers; past it writers wait for "
+     "plugins to catch up (bytes, suffixes k, M, G)"},
+    {"--plugin-log-size", "VIGIL_PLUGIN_LOG_SIZE", "10000", OFF(plugin_log_size),
+     "Entries kept in system.processing_engine_logs"},
     {"--without-auth", "VIGIL_WITHOUT_AUTH", NULL, OFF(without_auth),
      "Accept requests without a token (tokens are not implemented yet, so this is the only "
      "mode today)"},
@@ -142,8 +161,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "Usage: vigil serve [OPTIONS]\n\n"
                "Runs the Vigil server: line-protocol writes over HTTP (InfluxDB v1, v2 and v3\n"
-               "write APIs), a durable WAL, a columnar write buffer, and SQL queries\n"
-               "(/api/v3/query_sql).\n\nOptions:\n");
+               "write APIs), a durable WAL, a columnar write buffer, SQL queries\n"
+               "(/api/v3/query_sql), and Python plugins (--plugin-dir).\n\nOptions:\n");
     for (size_t i = 0; i < NFLAGS; i++) {
         const flag_def *d = &flags[i];
         fprintf(f, "  %s%s\n      %s\n      [env: %s]%s%s%s\n", d->name, d->dflt ? " <VALUE>" : "",
@@ -300,6 +319,7 @@ typedef struct server {
     bool persister_started;
     uint64_t ticks;
     query_engine *query;
+    engine *engine;
     http_server *http;
     pthread_t ticker;
     bool ticker_started;
@@ -555,7 +575,9 @@ static void final_snapshot(server *s)
 
 static void stop_server(server *s)
 {
-    http_stop(s->http); /* no query runs past this */
+    engine_stop(s->engine); /* no request waits on a plugin while HTTP stops */
+    http_stop(s->http);     /* no query runs past this */
+    engine_free(s->engine); /* plugins query and write: before both go */
     query_engine_free(s->query);
     stop_ticker(s);
     if (s->started)
@@ -599,8 +621,23 @@ static int validate_node_id(const char *id, vg_err *e)
     return VG_OK;
 }
 
+/* The processing engine, when --plugin-dir is given. */
+static int start_engine(server *s, const engine_config *ec, vg_err *e)
+{
+    if (!ec->plugin_dir)
+        return VG_OK;
+    engine_config c = *ec;
+    c.cat = s->cat;
+    c.ingest = s->ig;
+    c.query = s->query;
+    int rc = engine_new(&c, &s->engine, e);
+    if (rc == VG_OK)
+        ingest_set_batch_hook(s->ig, engine_on_batch, s->engine);
+    return rc;
+}
+
 static int start(server *s, const catalog_limits *lim, int64_t flush_ns, size_t max_body,
-                 const query_options *qo, vg_err *e)
+                 const query_options *qo, const engine_config *ec, vg_err *e)
 {
     int rc = validate_node_id(s->cfg.node_id, e);
     if (rc == VG_OK)
@@ -617,13 +654,15 @@ static int start(server *s, const catalog_limits *lim, int64_t flush_ns, size_t 
         rc = start_persister(s, e);
     if (rc == VG_OK)
         rc = query_engine_new(s->cat, s->buf, qo, &s->query, e);
+    if (rc == VG_OK)
+        rc = start_engine(s, ec, e);
     if (rc != VG_OK)
         return rc;
     query_engine_set_persist(s->query, s->persist);
     s->started = true;
     http_config hc = {.bind = s->cfg.http_bind, .max_request_bytes = max_body, .cat = s->cat,
                       .ingest = s->ig, .query = s->query, .persist = s->persist,
-                      .hard_delete_default_ns = s->hard_delete_default_ns,
+                      .hard_delete_default_ns = s->hard_delete_default_ns, .engine = s->engine,
                       .version = VIGIL_VERSION, .revision = VIGIL_REVISION};
     return http_start(&hc, &s->http, e);
 }
@@ -647,6 +686,31 @@ static int check_query_config(const server_config *c, query_options *qo)
         return -1;
     if (vg_parse_duration(c->query_timeout, strlen(c->query_timeout), &qo->timeout_ns, &e)) {
         fprintf(stderr, "error: --query-timeout: %s\n", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_engine_config(const server_config *c, engine_config *ec)
+{
+    vg_err e;
+    memset(ec, 0, sizeof *ec);
+    ec->plugin_dir = c->plugin_dir && *c->plugin_dir ? c->plugin_dir : NULL;
+    if (vg_parse_duration(c->plugin_timeout, strlen(c->plugin_timeout), &ec->plugin_timeout_ns,
+                          &e) != VG_OK) {
+        fprintf(stderr, "error: --plugin-timeout: %s\n", e.msg);
+        return -1;
+    }
+    if (ec->plugin_timeout_ns <= 0) {
+        fprintf(stderr, "error: --plugin-timeout must be longer than zero\n");
+        return -1;
+    }
+    if (parse_u32(c->plugin_workers, "--plugin-workers", &ec->workers) ||
+        parse_size(c->plugin_queue_size, "--plugin-queue-size", &ec->queue_bytes) ||
+        parse_u32(c->plugin_log_size, "--plugin-log-size", &ec->log_size))
+        return -1;
+    if (ec->workers > 64) {
+        fprintf(stderr, "error: --plugin-workers: at most 64\n");
         return -1;
     }
     return 0;
@@ -744,8 +808,10 @@ int server_serve_main(int argc, char **argv)
     int64_t flush_ns;
     size_t max_body;
     query_options qo;
+    engine_config ec;
     if (check_config(&s.cfg, &lim, &flush_ns, &max_body) != 0 ||
-        check_query_config(&s.cfg, &qo) != 0 || check_persist_config(&s) != 0)
+        check_query_config(&s.cfg, &qo) != 0 || check_persist_config(&s) != 0 ||
+        check_engine_config(&s.cfg, &ec) != 0)
         return 2;
     /* glibc raises its mmap threshold each time a big block is freed, after which
      * the buffer's chunk vectors (hundreds of KiB each, freed after every snapshot)
@@ -757,7 +823,7 @@ int server_serve_main(int argc, char **argv)
     sigset_t set;
     block_signals(&set);
     vg_err e;
-    if (start(&s, &lim, flush_ns, max_body, &qo, &e) != VG_OK) {
+    if (start(&s, &lim, flush_ns, max_body, &qo, &ec, &e) != VG_OK) {
         VG_ERROR("server", "cannot start: %s", e.msg);
         stop_server(&s);
         return 1;
