@@ -227,7 +227,7 @@ static void test_system_tables(void)
                   "'system' ORDER BY table_name",
                   QUERY_FORMAT_CSV, &out, &e),
               VG_OK);
-    CHECK_STR(out.data, "table_name\nqueries\nthings\n");
+    CHECK_STR(out.data, "table_name\nparquet_files\nqueries\nthings\n");
     CHECK_INT(run(&v, "plant", "SELECT * FROM system.thing", QUERY_FORMAT_CSV, &out, &e),
               VG_ENOTFOUND);
     CHECK(strstr(e.msg, "table 'system.thing' not found") != NULL);
