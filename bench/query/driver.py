@@ -128,12 +128,15 @@ def main():
 
     duck = Duck(threads=a.duck_threads)
     t0 = time.perf_counter()
-    duck.query(duck_create_sql(a, steps))
     if a.duck_parquet:
+        # streamed straight to the file: the rows of a long sustained run do not fit
+        # in memory as a table
         path = os.path.join(a.duck_parquet, "fleet.parquet")
-        duck.query("COPY fleet TO '%s' (FORMAT parquet, COMPRESSION zstd)" % path)
-        duck.query("DROP TABLE fleet")
+        select = duck_create_sql(a, steps)[len("CREATE TABLE fleet AS "):]
+        duck.query("COPY (%s) TO '%s' (FORMAT parquet, COMPRESSION zstd)" % (select, path))
         duck.query("CREATE VIEW fleet AS SELECT * FROM read_parquet('%s')" % path)
+    else:
+        duck.query(duck_create_sql(a, steps))
     duck_load = time.perf_counter() - t0
     vigil = Vigil(a.port, a.db)
 

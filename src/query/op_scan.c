@@ -494,11 +494,21 @@ static int load_source(qctx *c, scan_state *s, uint32_t cpos)
 }
 
 /* A decoded file source gives its rows back once read, unless pooled rows may still
- * point into it (overlap regions): then they stay until the scan closes. Its tag
+ * point into it (it meets an overlap region): then they stay until the scan closes. Its tag
  * dictionaries stay either way: their addresses are dictionary ids downstream. */
+static void cover_range(const scan_state *s, int64_t lo, int64_t hi, uint32_t *first,
+                        uint32_t *count);
+
 static void done_with_source(scan_state *s, uint32_t cpos)
 {
-    if (s->view && s->src[cpos].ps && !s->src[cpos].ps->chunk && s->ncover == 0 && s->snap[cpos])
+    if (!s->view || !s->src[cpos].ps || s->src[cpos].ps->chunk || !s->snap[cpos])
+        return;
+    /* only rows inside an overlap region are pooled: a source outside all of them
+     * has none there */
+    uint32_t first = 0, count = 0;
+    if (s->ncover)
+        cover_range(s, s->src[cpos].min_time, s->src[cpos].max_time, &first, &count);
+    if (count == 0)
         buffer_chunk_shed(s->snap[cpos]);
 }
 
