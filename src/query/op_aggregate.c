@@ -639,10 +639,32 @@ static int agg_open(qop *op, qctx *c)
     return op->input->vt->open(op->input, c);
 }
 
+/* No GROUP BY and only count(*): every row counts for the one group, so neither group
+ * ids nor a per-row loop are needed (count's update takes NULL groups). */
+static bool only_count_star(const agg_state *s)
+{
+    if (s->ngroup != 0)
+        return false;
+    for (uint32_t i = 0; i < s->naggs; i++)
+        if (strcmp(s->aggs[i].call->agg->name, "count") != 0 || s->aggs[i].call->nargs != 0 ||
+            s->aggs[i].call->distinct)
+            return false;
+    return true;
+}
+
 static int agg_consume(qctx *c, agg_state *s, const qbatch *in)
 {
     uint32_t n = in->nrows;
     int rc = VG_OK;
+    if (only_count_star(s)) {
+        for (uint32_t i = 0; i < s->naggs && rc == VG_OK; i++) {
+            agg_run *a = &s->aggs[i];
+            rc = ensure_states(c, a, s->gt.ngroups);
+            if (rc == VG_OK)
+                rc = a->agg->update(c, a->states, NULL, a->args, 0, n);
+        }
+        return rc;
+    }
     for (uint32_t j = 0; j < s->ngroup && rc == VG_OK; j++)
         rc = qexpr_eval(c, s->group[j], in, &s->kv[j]);
     if (rc == VG_OK && s->ngroup == 1 && s->kv[0].type == QT_STRING && s->kv[0].ids) {
