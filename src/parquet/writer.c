@@ -21,6 +21,9 @@
 #define DEFAULT_DICT_BYTES (1u << 20)
 /* Rows per page whatever their size: bounds level and id arrays for readers. */
 #define MAX_PAGE_ROWS (1u << 20)
+/* A double column chunk whose first this many values are over 3/4 distinct drops its
+ * dictionary at once. */
+#define DICT_PROBE_VALUES 4096u
 /* String statistics longer than this are truncated (still valid bounds). */
 #define STAT_BYTES 64
 
@@ -634,6 +637,12 @@ static int stage_dict_doubles(parquet_writer *w, colw *c, const parquet_column_d
                               size_t *r, size_t end, vg_err *e)
 {
     for (; *r < end && c->dict_on; (*r)++) {
+        /* Mostly distinct so far: give up early, before the hash map costs more than
+         * the whole encoding (the final say is at the page flush, flush_page). */
+        if (c->chunk_vals == DICT_PROBE_VALUES && c->ndict * 4 > c->chunk_vals * 3) {
+            undict_doubles(c);
+            break;
+        }
         bool ok = row_valid(d, *r);
         if (ok) {
             double x = d->f64[*r];
