@@ -333,27 +333,32 @@ typedef struct server {
  * even when no other writer forces a WAL flush (Core flushes its WAL every 1 s). */
 #define TICK_NS (100 * VG_NS_PER_MS)
 
-static void *ticker_main(void *arg)
+/* Waits one tick (or less, when the server starts stopping); false once stopping. */
+static bool next_tick(server *s)
 {
-    server *s = arg;
     pthread_mutex_lock(&s->tick_lock);
-    while (!s->stopping) {
+    if (!s->stopping) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t ns = ts.tv_nsec + TICK_NS;
         ts.tv_sec += ns / VG_NS_PER_SEC;
         ts.tv_nsec = ns % VG_NS_PER_SEC;
         pthread_cond_timedwait(&s->tick_cond, &s->tick_lock, &ts);
-        if (s->stopping)
-            break;
-        pthread_mutex_unlock(&s->tick_lock);
+    }
+    bool go = !s->stopping;
+    pthread_mutex_unlock(&s->tick_lock);
+    return go;
+}
+
+static void *ticker_main(void *arg)
+{
+    server *s = arg;
+    while (next_tick(s)) {
         uint64_t last = wal_last_seq(s->wal);
         vg_err e;
         if (last > wal_durable_seq(s->wal) && wal_sync(s->wal, last, &e) != VG_OK)
             VG_ERROR("server", "background WAL flush failed: %s", e.msg);
-        pthread_mutex_lock(&s->tick_lock);
     }
-    pthread_mutex_unlock(&s->tick_lock);
     return NULL;
 }
 
@@ -407,17 +412,7 @@ static bool snapshot_due(server *s)
 static void *persister_main(void *arg)
 {
     server *s = arg;
-    pthread_mutex_lock(&s->tick_lock);
-    while (!s->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + TICK_NS;
-        ts.tv_sec += ns / VG_NS_PER_SEC;
-        ts.tv_nsec = ns % VG_NS_PER_SEC;
-        pthread_cond_timedwait(&s->tick_cond, &s->tick_lock, &ts);
-        if (s->stopping)
-            break;
-        pthread_mutex_unlock(&s->tick_lock);
+    while (next_tick(s)) {
         if (++s->ticks % RETENTION_TICKS == 0) {
             uint64_t removed;
             vg_err e;
@@ -448,9 +443,7 @@ static void *persister_main(void *arg)
             vg_err_clear(&e);
             persist_compact(s->persist, vg_now_ns(), NULL, &e); /* logs its own failure */
         }
-        pthread_mutex_lock(&s->tick_lock);
     }
-    pthread_mutex_unlock(&s->tick_lock);
     return NULL;
 }
 
