@@ -183,13 +183,12 @@ typedef struct series_sort {
     uint32_t ntags;
 } series_sort;
 
-static series_sort g_sort; /* qsort has no context argument; guarded by snap_mu */
-
-static int tuple_cmp(const void *a, const void *b)
+static int tuple_cmp(const void *a, const void *b, void *ctx)
 {
-    const uint32_t *x = g_sort.tuples + (size_t)*(const uint32_t *)a * g_sort.ntags;
-    const uint32_t *y = g_sort.tuples + (size_t)*(const uint32_t *)b * g_sort.ntags;
-    for (uint32_t j = 0; j < g_sort.ntags; j++)
+    const series_sort *ss = ctx;
+    const uint32_t *x = ss->tuples + (size_t)*(const uint32_t *)a * ss->ntags;
+    const uint32_t *y = ss->tuples + (size_t)*(const uint32_t *)b * ss->ntags;
+    for (uint32_t j = 0; j < ss->ntags; j++)
         if (x[j] != y[j])
             return x[j] < y[j] ? -1 : 1;
     return 0;
@@ -241,8 +240,8 @@ static int rank_series(srow *rows, size_t nrows, buffer_chunk **ch, const tag_ra
     if (rc == VG_OK) {
         for (uint32_t i = 0; i < n; i++)
             order[i] = i;
-        g_sort = (series_sort){tuples, ntags};
-        qsort(order, n, sizeof *order, tuple_cmp);
+        series_sort ss = {tuples, ntags};
+        qsort_r(order, n, sizeof *order, tuple_cmp, &ss);
         for (uint32_t i = 0; i < n; i++)
             rank[order[i]] = i;
         for (size_t i = 0; i < nrows; i++)
