@@ -423,6 +423,17 @@ static size_t series_key(const buffer_value *vals, uint32_t nvals, vg_buf *key)
     return key->len;
 }
 
+static void chunk_note_dup(buffer_chunk *c, int64_t time)
+{
+    if (!c->may_have_dups) {
+        c->may_have_dups = true;
+        c->dup_min = c->dup_max = time;
+        return;
+    }
+    c->dup_min = time < c->dup_min ? time : c->dup_min;
+    c->dup_max = time > c->dup_max ? time : c->dup_max;
+}
+
 /* Flags the chunk when the row is not newer than everything its series had. */
 static int track_series(buf_table *t, buffer_chunk *c, int64_t time, const buffer_value *vals,
                         uint32_t nvals)
@@ -449,7 +460,7 @@ static int track_series(buf_table *t, buffer_chunk *c, int64_t time, const buffe
     if (series_observe(st, time, &maybe_dup) != VG_OK)
         return VG_ENOMEM;
     if (maybe_dup)
-        c->may_have_dups = true;
+        chunk_note_dup(c, time);
     return VG_OK;
 }
 

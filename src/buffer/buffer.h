@@ -62,6 +62,11 @@ typedef struct buffer_chunk {
      * (buffer.c keeps a small window of recent times per series), so with the usual
      * traffic no chunk is flagged and readers skip deduplication entirely. */
     bool may_have_dups;
+    /* With may_have_dups: the least and greatest time of the rows that set it. Only
+     * there can a row of this chunk repeat one of an older chunk, so readers merge
+     * across chunks only in that range, not in the whole chunk's. */
+    int64_t dup_min;
+    int64_t dup_max;
     uint32_t ncols;       /* columns known when the chunk was last appended to */
     buffer_column *cols;  /* indexed by catalog column id */
     size_t mem_bytes;

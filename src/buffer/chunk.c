@@ -657,6 +657,8 @@ buffer_chunk *buffer_chunk_without(const buffer_chunk *src, const uint8_t *drop)
     }
     c->max_wal_seq = src->max_wal_seq;
     c->may_have_dups = src->may_have_dups;
+    c->dup_min = src->dup_min;
+    c->dup_max = src->dup_max;
     chunk_freeze(c);
     return c;
 }

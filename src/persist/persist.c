@@ -359,6 +359,8 @@ static int add_file_sources(view_int *v, int64_t tmin, int64_t tmax, vg_err *e)
             s->max_time = f->rg_time[g][1];
             s->nrows = (uint32_t)rows;
             s->flagged = flagged;
+            s->dup_min = s->min_time;
+            s->dup_max = s->max_time;
             s->file = f;
             s->rg = g;
         }
@@ -378,10 +380,13 @@ static void add_chunk_sources(view_int *v)
         /* The buffer's own flag covers duplicates among chunks written since start;
          * a chunk overlapping a file may repeat a persisted row (after a restart the
          * buffer no longer remembers those). */
-        s->flagged = c->may_have_dups;
-        for (uint32_t k = 0; k < v->nfiles && !s->flagged; k++)
-            s->flagged = overlaps(c->min_time, c->max_time, v->files[k]->min_time,
-                                  v->files[k]->max_time);
+        bool on_file = false;
+        for (uint32_t k = 0; k < v->nfiles && !on_file; k++)
+            on_file = overlaps(c->min_time, c->max_time, v->files[k]->min_time,
+                               v->files[k]->max_time);
+        s->flagged = on_file || c->may_have_dups;
+        s->dup_min = on_file ? c->min_time : c->dup_min;
+        s->dup_max = on_file ? c->max_time : c->dup_max;
     }
 }
 

@@ -139,8 +139,11 @@ typedef struct persist_source {
     int64_t min_time;
     int64_t max_time;
     uint32_t nrows;
-    /* May hold a (tag set, time) that an earlier source also holds. */
+    /* May hold a (tag set, time) that an earlier source also holds: if so, one
+     * whose time is in [dup_min, dup_max]. */
     bool flagged;
+    int64_t dup_min;
+    int64_t dup_max;
     buffer_chunk *chunk; /* a buffer chunk (the view holds a reference), or NULL */
     persist_file *file;  /* else: row group `rg` of this file */
     uint32_t rg;

@@ -133,6 +133,8 @@ typedef struct qctx {
     uint64_t chunks_total;
     uint64_t chunks_pruned;
     uint64_t rows_scanned;
+    uint64_t chunks_flagged; /* sources that may repeat an earlier (tag set, time) */
+    uint64_t rows_pooled;    /* rows set aside for the duplicate merge */
 } qctx;
 
 /* Charges bytes to the budget: VG_ENOMEM with "query exceeded its memory budget of

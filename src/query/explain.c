@@ -208,16 +208,19 @@ struct qp_metrics {
     uint64_t chunks_total;
     uint64_t chunks_pruned;
     uint64_t rows_scanned;
+    uint64_t chunks_flagged;
+    uint64_t rows_pooled;
 };
 
 typedef struct m_mark {
     int64_t t0;
-    uint64_t chunks_total, chunks_pruned, rows_scanned;
+    uint64_t chunks_total, chunks_pruned, rows_scanned, chunks_flagged, rows_pooled;
 } m_mark;
 
 static m_mark m_start(const qctx *c)
 {
-    return (m_mark){vg_mono_ns(), c->chunks_total, c->chunks_pruned, c->rows_scanned};
+    return (m_mark){vg_mono_ns(),      c->chunks_total,   c->chunks_pruned,
+                    c->rows_scanned,   c->chunks_flagged, c->rows_pooled};
 }
 
 /* Counter deltas are only meaningful for scans (leaves): other operators' deltas
@@ -228,6 +231,8 @@ static void m_stop(qp_metrics *m, const qctx *c, const m_mark *k)
     m->chunks_total += c->chunks_total - k->chunks_total;
     m->chunks_pruned += c->chunks_pruned - k->chunks_pruned;
     m->rows_scanned += c->rows_scanned - k->rows_scanned;
+    m->chunks_flagged += c->chunks_flagged - k->chunks_flagged;
+    m->rows_pooled += c->rows_pooled - k->rows_pooled;
 }
 
 static int m_open(qop *op, qctx *c)
@@ -306,6 +311,9 @@ static void render_metrics(const qp_node *n, vg_buf *out)
         vg_buf_printf(out, ", rows_scanned=%llu, chunks=%llu, chunks_pruned=%llu",
                       (unsigned long long)m->rows_scanned, (unsigned long long)m->chunks_total,
                       (unsigned long long)m->chunks_pruned);
+    if (n->kind == QP_SCAN && m->chunks_flagged)
+        vg_buf_printf(out, ", chunks_flagged=%llu, rows_pooled=%llu",
+                      (unsigned long long)m->chunks_flagged, (unsigned long long)m->rows_pooled);
     vg_buf_puts(out, ", elapsed=");
     int64_t self = m->ns - inputs_ns(n);
     render_ns(self > 0 ? self : 0, out);

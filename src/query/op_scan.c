@@ -32,19 +32,23 @@
  * index, and a NULL in the later row keeps the earlier value (the union of fields).
  * Most data has no duplicates, so the work is proportional to where they can be.
  * The buffer flags a chunk may_have_dups when it received a row not newer than its
- * series' newest earlier row; every duplicate pair has its later row in a flagged
- * chunk. With no flagged chunk among those read there is nothing to do at all;
- * otherwise:
+ * series' newest earlier row, and records the least and greatest time of such rows
+ * (dup_min, dup_max); every duplicate pair has its later row in a flagged chunk, at a
+ * time in that range. With no flagged chunk among those read there is nothing to do
+ * at all; otherwise:
  *
  *   1. Across chunks. A sweep over the surviving chunks' time ranges (clipped to the
- *      query's) finds the "overlap regions": times covered by two or more chunks, one
- *      of them flagged. Only rows whose time falls in one can have a duplicate in
+ *      query's) finds the "overlap regions": times covered by two or more chunks and
+ *      by a flagged chunk's [dup_min, dup_max]. Only rows whose time falls in one can
+ *      have a duplicate in
  *      another chunk. These "suspect" rows go to a pool with a global series id
  *      (their tag strings interned across chunks; remembered per primary tag id, see
  *      2); all others stay in their chunk's stream. Data written in time order
  *      overlaps only where a chunk boundary splits one timestamp, so the pool stays
  *      small. In a sorted chunk the suspects are row ranges found by binary search.
- *   2. Within a flagged chunk. The "primary" tag is the one with the largest
+ *   2. Within a flagged chunk. Only rows in its [dup_min, dup_max] can repeat each
+ *      other; the rest are unique whatever their order (racing writers leave chunks
+ *      unordered but with a narrow range). The "primary" tag is the one with the largest
  *      dictionary (a device rather than its site). If (primary id, time) pairs are
  *      unique, so are (tag set, time) pairs: one pass checking that each primary id's
  *      times strictly increase in row order proves the chunk free of duplicates. Only
@@ -111,7 +115,8 @@ typedef struct scan_src {
     int64_t min_time;
     int64_t max_time;
     uint32_t nrows;
-    bool flagged; /* may repeat a (tag set, time) of an earlier source */
+    bool flagged; /* may repeat a (tag set, time) of an earlier source ... */
+    int64_t dup_min, dup_max; /* ... at a time in this range */
     const persist_source *ps; /* NULL without persistence (buffer snapshot) */
 } scan_src;
 
@@ -355,8 +360,8 @@ static void clip(const scan_state *s, const buffer_chunk *ch, int64_t *lo, int64
 
 typedef struct sweep_ev {
     int64_t t;
-    int kind;    /* 0 = start, 1 = end: starts first at equal t, so touching ranges overlap */
-    int flagged; /* the chunk may_have_dups */
+    int kind; /* 0 = start, 1 = end: starts first at equal t, so touching ranges overlap */
+    int what; /* 0 = a source's time range, 1 = the range of its possible duplicates */
 } sweep_ev;
 
 static int ev_cmp(const void *a, const void *b)
@@ -367,40 +372,49 @@ static int ev_cmp(const void *a, const void *b)
     return x->kind - y->kind;
 }
 
-/* Times where a chunk flagged may_have_dups overlaps another chunk, as sorted
+/* Times where a flagged source's possible duplicates meet another source, as sorted
  * disjoint inclusive ranges. The buffer flags the chunk that receives a row not newer
- * than its series' newest earlier row, so every duplicate pair has a flagged member
- * (the later row's chunk): unflagged chunks overlapping each other cannot share a
- * (tag set, time). */
+ * than its series' newest earlier row, and records the times of such rows, so every
+ * duplicate pair has its later row in a flagged chunk at a time in that chunk's
+ * [dup_min, dup_max]: unflagged chunks overlapping each other cannot share a
+ * (tag set, time), nor can a flagged one outside that range. With racing writers
+ * the flagged rows are a few out-of-order ones, and the regions stay narrow. */
 static int find_overlaps(qctx *c, scan_state *s)
 {
     uint32_t nflagged = 0;
     for (uint32_t i = 0; i < s->nlive; i++)
         nflagged += s->src[s->live[i]].flagged;
+    c->chunks_flagged += nflagged;
     if (s->nlive < 2 || nflagged == 0)
         return VG_OK;
-    sweep_ev *ev = qctx_alloc(c, (size_t)s->nlive * 2 * sizeof *ev);
-    s->cover = qctx_alloc(c, (size_t)s->nlive * sizeof *s->cover);
+    uint32_t nev = 0;
+    sweep_ev *ev = qctx_alloc(c, ((size_t)s->nlive + nflagged) * 2 * sizeof *ev);
+    s->cover = qctx_alloc(c, ((size_t)s->nlive + nflagged) * sizeof *s->cover);
     if (!ev || !s->cover)
         return qop_err(c);
     for (uint32_t i = 0; i < s->nlive; i++) {
         int64_t lo, hi;
         const scan_src *src = &s->src[s->live[i]];
         clip_range(s, src->min_time, src->max_time, &lo, &hi);
-        ev[2 * i] = (sweep_ev){lo, 0, src->flagged};
-        ev[2 * i + 1] = (sweep_ev){hi, 1, src->flagged};
+        ev[nev++] = (sweep_ev){lo, 0, 0};
+        ev[nev++] = (sweep_ev){hi, 1, 0};
+        if (!src->flagged)
+            continue;
+        clip_range(s, src->dup_min, src->dup_max, &lo, &hi);
+        if (lo > hi)
+            continue; /* none of its possible duplicates is in the query's range */
+        ev[nev++] = (sweep_ev){lo, 0, 1};
+        ev[nev++] = (sweep_ev){hi, 1, 1};
     }
-    qsort(ev, (size_t)s->nlive * 2, sizeof *ev, ev_cmp);
-    /* In a region while two chunks, one of them flagged, cover the time: that can
-     * start only at a start event and end only at an end event. */
-    int depth = 0, fdepth = 0;
+    qsort(ev, nev, sizeof *ev, ev_cmp);
+    /* In a region while two sources, and one's possible duplicates, cover the time:
+     * that can start only at a start event and end only at an end event. */
+    int depth[2] = {0, 0};
     int64_t begin = 0;
-    for (uint32_t i = 0; i < s->nlive * 2; i++) {
-        bool was = depth >= 2 && fdepth >= 1;
-        int d = ev[i].kind == 0 ? 1 : -1;
-        depth += d;
-        fdepth += ev[i].flagged ? d : 0;
-        bool is = depth >= 2 && fdepth >= 1;
+    for (uint32_t i = 0; i < nev; i++) {
+        bool was = depth[0] >= 2 && depth[1] >= 1;
+        depth[ev[i].what] += ev[i].kind == 0 ? 1 : -1;
+        bool is = depth[0] >= 2 && depth[1] >= 1;
         if (!was && is) {
             begin = ev[i].t;
         } else if (was && !is) {
@@ -465,7 +479,8 @@ static int take_sources(qctx *c, scan_state *s)
         for (size_t i = 0; i < s->nsnap; i++) {
             const persist_source *ps = &s->view->src[i];
             s->snap[i] = ps->chunk; /* the view holds the reference */
-            s->src[i] = (scan_src){ps->min_time, ps->max_time, ps->nrows, ps->flagged, ps};
+            s->src[i] = (scan_src){ps->min_time, ps->max_time, ps->nrows,
+                                   ps->flagged,  ps->dup_min,  ps->dup_max, ps};
         }
         c->chunks_total += s->view->files_pruned;
         c->chunks_pruned += s->view->files_pruned;
@@ -479,7 +494,8 @@ static int take_sources(qctx *c, scan_state *s)
         return qop_err(c);
     for (size_t i = 0; i < s->nsnap; i++) {
         const buffer_chunk *ch = s->snap[i];
-        s->src[i] = (scan_src){ch->min_time, ch->max_time, ch->nrows, ch->may_have_dups, NULL};
+        s->src[i] = (scan_src){ch->min_time,      ch->max_time, ch->nrows, ch->may_have_dups,
+                               ch->dup_min,       ch->dup_max,  NULL};
     }
     return VG_OK;
 }
@@ -1172,14 +1188,39 @@ static int set_aside_suspects(qctx *c, scan_state *s, const buffer_chunk *ch, ui
         if (rc != VG_OK)
             return rc;
         s->pool[s->npool++] = (scan_ent){g, cpos, row, time[row]};
+        c->rows_pooled++;
     }
     s->nsel = keep;
     return VG_OK;
 }
 
-/* True when every series' times strictly increase in row order: no duplicates.
- * (A row at INT64_MIN may be taken for a repeat: that only costs the sort below.) */
-static int times_increase(qctx *c, scan_state *s, const buffer_chunk *ch, bool *yes)
+/* Moves the rows of sel (and their lsid) whose time is outside the chunk's
+ * [dup_min, dup_max] to the front and returns how many: both rows of a duplicate
+ * pair inside the chunk have the later one's time, which is in that range, so those
+ * rows are unique here whatever their order. */
+static uint32_t front_unflagged(scan_state *s, const buffer_chunk *ch)
+{
+    const int64_t *time = ch->cols[0].v.i64;
+    uint32_t nout = 0;
+    for (uint32_t k = 0; k < s->nsel; k++) {
+        int64_t t = time[s->sel[k]];
+        if (t >= ch->dup_min && t <= ch->dup_max)
+            continue;
+        uint32_t row = s->sel[k], l = s->lsid[k];
+        s->sel[k] = s->sel[nout];
+        s->lsid[k] = s->lsid[nout];
+        s->sel[nout] = row;
+        s->lsid[nout] = l;
+        nout++;
+    }
+    return nout;
+}
+
+/* True when every series' times strictly increase in row order over sel[from..):
+ * no duplicates there. (A row at INT64_MIN may be taken for a repeat: that only
+ * costs the sort below.) */
+static int times_increase(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t from,
+                          bool *yes)
 {
     int rc = qop_grow(c, (void **)&s->last, &s->last_cap, s->nslots, sizeof *s->last);
     if (rc != VG_OK)
@@ -1188,7 +1229,7 @@ static int times_increase(qctx *c, scan_state *s, const buffer_chunk *ch, bool *
         s->last[i] = INT64_MIN;
     const int64_t *time = ch->cols[0].v.i64;
     uint32_t bad = 0;
-    for (uint32_t k = 0; k < s->nsel; k++) {
+    for (uint32_t k = from; k < s->nsel; k++) {
         uint32_t l = s->lsid[k];
         int64_t t = time[s->sel[k]];
         bad |= t <= s->last[l];
@@ -1220,8 +1261,11 @@ static int plan_dedup(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t c
     if (rc == VG_OK && s->ncover && !known_dups)
         rc = set_aside_suspects(c, s, ch, cpos, check);
     bool unique = !known_dups;
-    if (rc == VG_OK && !known_dups && ch->may_have_dups)
-        rc = times_increase(c, s, ch, &unique);
+    uint32_t from = 0; /* sel[0..from) are known unique */
+    if (rc == VG_OK && !known_dups && ch->may_have_dups) {
+        from = front_unflagged(s, ch);
+        rc = times_increase(c, s, ch, from, &unique);
+    }
     if (rc != VG_OK || unique)
         return rc;
     rc = full_series(c, s);
@@ -1236,7 +1280,11 @@ static int plan_dedup(qctx *c, scan_state *s, const buffer_chunk *ch, uint32_t c
     const int64_t *time = ch->cols[0].v.i64;
     for (uint32_t k = 0; k < s->nsel; k++)
         s->ents[k] = (scan_ent){s->lsid[k], cpos, s->sel[k], time[s->sel[k]]};
-    s->nruns = sort_runs(s->ents, s->nsel, s->runs);
+    for (uint32_t k = 0; k < from; k++)
+        s->runs[k] = k; /* each a run of its own */
+    s->nruns = from + sort_runs(s->ents + from, s->nsel - from, s->runs + from);
+    for (uint32_t k = from; k <= s->nruns; k++)
+        s->runs[k] += from;
     if (s->nruns < s->nsel) {
         s->plan = PLAN_RUNS;
         return VG_OK;

@@ -688,6 +688,27 @@ static void test_may_have_dups(void)
     CHECK(!flagged_after(b, "a", 105)); /* 30 places back: remembered since the growth */
     CHECK(flagged_after(b, "a", 100));
     buffer_free(b);
+
+    /* A flagged chunk records the times of the rows that flagged it. */
+    o.chunk_rows = 64;
+    b = buffer_new(&o);
+    for (int64_t t = 1; t <= 8; t++) {
+        buffer_value v[2] = {vtag(1, "a"), vf(2, 1.0)};
+        append_ok(b, 0, 0, 3, t * 10, v, 2, 1);
+    }
+    int64_t again[] = {80, 30, 50, 95};
+    for (int i = 0; i < 4; i++) {
+        buffer_value v[2] = {vtag(1, "a"), vf(2, 1.0)};
+        append_ok(b, 0, 0, 3, again[i], v, 2, 1);
+    }
+    size_t n;
+    buffer_chunk **cs = snap(b, 0, 0, &n);
+    CHECK_INT(n, 1);
+    CHECK(cs[0]->may_have_dups);
+    CHECK_INT(cs[0]->dup_min, 30);
+    CHECK_INT(cs[0]->dup_max, 80);
+    buffer_snapshot_release(cs, n);
+    buffer_free(b);
 }
 
 /* Appends n rows to table (1, 0): host tag h<i % 3>, a float, a string on even rows,
