@@ -537,8 +537,11 @@ static int load_column(const persist_source *s, buffer_chunk *c, uint32_t id, co
         return VG_OK; /* absent (or of another type): NULL */
     parquet_column_out o;
     int rc = parquet_read_column(pq, s->rg, (uint32_t)col, a, &o, e);
-    if (rc != VG_OK)
-        return rc;
+    if (rc != VG_OK) { /* say which file: the reader knows only offsets */
+        char msg[sizeof e->msg];
+        snprintf(msg, sizeof msg, "%s", e->msg);
+        return vg_err_set(e, rc, "reading %s: %s", s->file->path, msg);
+    }
     if (o.nrows != c->nrows)
         return vg_err_set(e, VG_ECORRUPT, "%s: column %s of row group %u has %u rows, not %u",
                           s->file->path, name, s->rg, o.nrows, c->nrows);

@@ -115,4 +115,29 @@ qop *qop_filter_passthrough(qop *op);
 qop *qop_project_passthrough(qop *op, uint32_t col, uint32_t *src);
 bool qop_scan_bind_time_bound(qop *op, uint32_t col, qop_time_bound *b);
 
+/* ---- decoding file sources ahead on a second thread (prefetch.c) ---- */
+
+typedef struct qop_prefetch qop_prefetch;
+
+typedef struct qop_load_args {
+    uint32_t db_id;
+    uint32_t table_id;
+    uint32_t ncols_table;
+    const persist_col *cols; /* the columns to decode */
+    uint32_t ncols;
+} qop_load_args;
+
+/* Starts decoding src[order[0]], src[order[1]], ... (file sources only) on a helper
+ * thread, at most `ahead` sources past the last one taken. NULL when it is not worth
+ * it (fewer than two file sources, one CPU) or no thread could start: then the scan
+ * decodes its sources itself. src, order and args->cols must outlive the prefetcher. */
+qop_prefetch *qop_prefetch_start(const persist_source *src, const uint32_t *order, uint32_t n,
+                                 const qop_load_args *args, uint32_t ahead);
+/* The decoded source at order index i (the caller takes the reference), as
+ * persist_source_load would give it: waits while the helper decodes it, decodes it
+ * here if the helper has not started on it. Indexes are taken in increasing order. */
+int qop_prefetch_take(qop_prefetch *p, uint32_t i, buffer_chunk **out, vg_err *e);
+/* Stops the helper and drops what it decoded that was not taken. NULL is fine. */
+void qop_prefetch_stop(qop_prefetch *p);
+
 #endif /* VIGIL_QUERY_OP_INT_H */

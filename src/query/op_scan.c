@@ -143,6 +143,8 @@ typedef struct scan_state {
     persist_view *view;    /* with persistence; else snap is a buffer snapshot */
     persist_col *lcols;    /* the columns to decode from files */
     uint32_t nlcols;
+    qop_prefetch *prefetch; /* decoding file sources ahead, or NULL */
+    bool prefetch_tried;
     uint32_t *live; /* snapshot positions of unpruned chunks */
     uint32_t nlive;
     uint32_t max_rows;
@@ -500,11 +502,31 @@ static int take_sources(qctx *c, scan_state *s)
     return VG_OK;
 }
 
-/* Decodes a file source when the scan reaches it. */
+/* Sources are decoded ahead on a second thread when the scan will read every live
+ * one in order: not for count(*) (it decodes none it can count from statistics) nor
+ * under a top-K bound (it skips sources and reorders them). Two ahead keeps the helper
+ * busy while the scan works on one, and memory to a few decoded row groups. */
+#define PREFETCH_AHEAD 2
+
+static void start_prefetch(scan_state *s)
+{
+    s->prefetch_tried = true;
+    if (!s->view || s->bound || s->spec.count_only)
+        return;
+    qop_load_args a = {s->spec.db_id, s->spec.table_id, s->spec.table->ncols, s->lcols,
+                       s->nlcols};
+    s->prefetch = qop_prefetch_start(s->view->src, s->live, s->nlive, &a, PREFETCH_AHEAD);
+}
+
+/* Decodes the current file source when the scan reaches it. */
 static int load_source(qctx *c, scan_state *s, uint32_t cpos)
 {
     if (s->snap[cpos])
         return VG_OK;
+    if (!s->prefetch_tried)
+        start_prefetch(s);
+    if (s->prefetch)
+        return qop_prefetch_take(s->prefetch, s->cur, &s->snap[cpos], c->err);
     return persist_source_load(s->src[cpos].ps, s->spec.db_id, s->spec.table_id,
                                s->spec.table->ncols, s->lcols, s->nlcols, &s->snap[cpos], c->err);
 }
@@ -549,6 +571,8 @@ static int scan_open(qop *op, qctx *c)
 static void scan_close(qop *op, qctx *c)
 {
     scan_state *s = op->state;
+    qop_prefetch_stop(s->prefetch);
+    s->prefetch = NULL;
     if (s->view) {
         for (size_t i = 0; i < s->nsnap; i++)
             if (s->snap && s->snap[i] && !s->view->src[i].chunk)

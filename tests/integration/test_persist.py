@@ -301,3 +301,26 @@ def test_explain_counts_files_and_row_groups(server):
     plan = q(server, "EXPLAIN SELECT n FROM temp WHERE machine = 'zz'")
     text = "\n".join(r["plan"] for r in plan)
     assert "files=6 chunks=7 pruned=7 (time 0, tags 7) rows<=0" in text, text
+
+
+def test_corrupt_file_fails_the_query_not_the_server(server):
+    """A damaged data page (checksums catch it) fails the query that reads it with a
+    message naming the file; the server stays up, and queries not reading that file
+    still work. Six files make the scan decode ahead on its second thread, so this
+    also checks that an error found there reaches the query."""
+    load(server)
+    flush(server)
+    files = parquet_files(server)
+    assert len(files) == 6
+    victim = os.path.join(server.data_dir, server.node_id, files[2])
+    with open(victim, "r+b") as f:
+        f.seek(40)  # inside the first column chunk's pages, past the magic
+        f.write(b"\xde\xad\xbe\xef" * 8)
+    r = server.request("GET", "/api/v3/query_sql?db=plant&q=" + vh_quote(ALL))
+    assert r.status >= 400, r
+    msg = r.json()["error"]
+    assert files[2].split("/")[-1] in msg, msg
+    assert server.request("GET", "/health").status == 200
+    # the 00:00 partition is in the first file: unaffected
+    rows = q(server, "SELECT count(*) AS n FROM temp WHERE time < '2026-01-01T00:10:00Z'")
+    assert rows == [{"n": 10}]
