@@ -28,6 +28,7 @@ typedef struct decoder {
     uint32_t col, rg;
     vg_arena *a;
     parquet_column_out *out;
+    const parquet_dest *dst; /* the caller's memory for fixed-width values, or NULL */
     vg_err *e;
     int codec;
     size_t elem; /* bytes per output value */
@@ -324,6 +325,22 @@ static void spread(decoder *d, const uint32_t *levels, size_t n, size_t nn)
     }
 }
 
+/* True when RLE levels of bit width 1 open with one repeated run of at least n ones,
+ * as a writer puts a page without nulls: the common case, decoded without expanding
+ * a level per row. */
+static bool one_run_of_ones(const uint8_t *p, size_t len, size_t n)
+{
+    uint64_t header = 0;
+    size_t i = 0;
+    for (int shift = 0; i < len && shift < 64; shift += 7) {
+        uint8_t b = p[i++];
+        header |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return !(header & 1) && (header >> 1) >= n && i < len && p[i] == 1;
+    }
+    return false;
+}
+
 /* Definition levels (max level 1) of n rows; returns the count of non-null rows in
  * *nn. v1 RLE levels carry a 4-byte length, BIT_PACKED ones are MSB-first. */
 static int decode_levels(decoder *d, int enc, const uint8_t *p, size_t len, bool prefixed, size_t n,
@@ -344,9 +361,13 @@ static int decode_levels(decoder *d, int enc, const uint8_t *p, size_t len, bool
             body = pq_load_u32(p);
             skip = 4;
         }
+        *used = skip + body;
+        if (one_run_of_ones(p + skip, body, n)) {
+            *nn = n; /* no nulls: the values are dense; levels are not needed */
+            return VG_OK;
+        }
         if (pq_rle_decode(p + skip, body, 1, levels, n, d->e) != VG_OK)
             return VG_ECORRUPT;
-        *used = skip + body;
     } else {
         return bad(d, "definition levels in encoding %d", enc);
     }
@@ -561,6 +582,12 @@ static int alloc_out(decoder *d)
 {
     parquet_column_out *o = d->out;
     size_t n = d->nrows;
+    bool fixed = d->c->info.physical != PARQUET_PHYS_BYTE_ARRAY && d->elem != sizeof(vg_str);
+    if (d->dst && fixed && d->dst->rows == n) {
+        o->v.b = d->dst->values;
+        o->valid = d->c->max_def > 0 ? d->dst->valid : NULL;
+        return VG_OK;
+    }
     o->v.b = vg_arena_alloc(d->a, n * d->elem + 16);
     if (!o->v.b)
         return oom(d);
@@ -627,11 +654,18 @@ static int start(decoder *d, uint32_t rg, uint32_t col)
 int parquet_read_column(const parquet_file *f, uint32_t rg, uint32_t col, vg_arena *arena,
                         parquet_column_out *out, vg_err *e)
 {
+    return parquet_read_column_into(f, rg, col, arena, NULL, out, e);
+}
+
+int parquet_read_column_into(const parquet_file *f, uint32_t rg, uint32_t col, vg_arena *arena,
+                             const parquet_dest *dst, parquet_column_out *out, vg_err *e)
+{
     vg_err local;
     if (!e)
         e = &local;
     vg_err_clear(e);
-    decoder d = {.f = f, .col = col, .rg = rg, .a = arena, .out = out, .e = e, .all_dict = true};
+    decoder d = {.f = f,   .col = col, .rg = rg, .a = arena, .out = out,
+                 .dst = dst, .e = e,   .all_dict = true};
     memset(out, 0, sizeof *out);
     int rc = start(&d, rg, col);
     if (rc != VG_OK)

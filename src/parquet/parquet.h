@@ -281,4 +281,19 @@ typedef struct parquet_column_out {
 int parquet_read_column(const parquet_file *f, uint32_t rg, uint32_t col, vg_arena *arena,
                         parquet_column_out *out, vg_err *e);
 
+/* Where parquet_read_column_into puts a fixed-width column (every type but strings):
+ * room for `rows` values of the output type, and a zeroed bitmap of `rows` bits. */
+typedef struct parquet_dest {
+    void *values;
+    uint8_t *valid;
+    uint32_t rows;
+} parquet_dest;
+
+/* parquet_read_column, decoding the values and validity straight into dst when the
+ * column is fixed-width and has dst->rows rows (out->v and out->valid then point
+ * there; out->valid is NULL when no row is null, as always), so a reader that keeps
+ * the values saves a copy. Otherwise exactly parquet_read_column. */
+int parquet_read_column_into(const parquet_file *f, uint32_t rg, uint32_t col, vg_arena *arena,
+                             const parquet_dest *dst, parquet_column_out *out, vg_err *e);
+
 #endif /* VIGIL_PARQUET_H */

@@ -476,7 +476,8 @@ static void copy_valid(buffer_column *bc, const parquet_column_out *o)
 {
     size_t nb = ((size_t)o->nrows + 7) / 8;
     if (o->valid) {
-        memcpy(bc->valid, o->valid, nb);
+        if (o->valid != bc->valid) /* else decoded in place */
+            memcpy(bc->valid, o->valid, nb);
         if (o->nrows & 7)
             bc->valid[nb - 1] &= (uint8_t)((1u << (o->nrows & 7)) - 1);
     } else {
@@ -516,6 +517,8 @@ static int fill_column(buffer_chunk *c, buffer_column *bc, const parquet_column_
 {
     copy_valid(bc, o);
     size_t n = o->nrows;
+    if (o->v.b == (const uint8_t *)bc->v.i64)
+        return VG_OK; /* decoded in place */
     switch (bc->type) {
     case CATALOG_TIME:
     case CATALOG_INT: memcpy(bc->v.i64, o->v.i64, n * 8); return VG_OK;
@@ -535,8 +538,16 @@ static int load_column(const persist_source *s, buffer_chunk *c, uint32_t id, co
     int col = parquet_find_column(pq, name);
     if (col < 0 || parquet_file_meta(pq)->cols[col].type != parquet_type_of(type))
         return VG_OK; /* absent (or of another type): NULL */
+    buffer_column *bc = buffer_chunk_column(c, id, type);
+    if (!bc)
+        return vg_err_set(e, VG_ENOMEM, "out of memory loading %s", s->file->path);
+    /* fixed-width values are decoded where the chunk keeps them */
+    bool fixed = type != CATALOG_TAG && type != CATALOG_STRING;
+    if (fixed)
+        memset(bc->valid, 0, ((size_t)c->nrows + 7) / 8);
+    parquet_dest dst = {bc->v.i64, bc->valid, c->nrows};
     parquet_column_out o;
-    int rc = parquet_read_column(pq, s->rg, (uint32_t)col, a, &o, e);
+    int rc = parquet_read_column_into(pq, s->rg, (uint32_t)col, a, fixed ? &dst : NULL, &o, e);
     if (rc != VG_OK) { /* say which file: the reader knows only offsets */
         char msg[sizeof e->msg];
         snprintf(msg, sizeof msg, "%s", e->msg);
@@ -545,8 +556,7 @@ static int load_column(const persist_source *s, buffer_chunk *c, uint32_t id, co
     if (o.nrows != c->nrows)
         return vg_err_set(e, VG_ECORRUPT, "%s: column %s of row group %u has %u rows, not %u",
                           s->file->path, name, s->rg, o.nrows, c->nrows);
-    buffer_column *bc = buffer_chunk_column(c, id, type);
-    if (!bc || fill_column(c, bc, &o, a) != VG_OK)
+    if (fill_column(c, bc, &o, a) != VG_OK)
         return vg_err_set(e, VG_ENOMEM, "out of memory loading %s", s->file->path);
     return VG_OK;
 }
