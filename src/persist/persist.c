@@ -548,6 +548,8 @@ static int load_column(const persist_source *s, buffer_chunk *c, uint32_t id, co
     parquet_dest dst = {bc->v.i64, bc->valid, c->nrows};
     parquet_column_out o;
     int rc = parquet_read_column_into(pq, s->rg, (uint32_t)col, a, fixed ? &dst : NULL, &o, e);
+    const parquet_chunk_info *ci = &parquet_file_meta(pq)->row_groups[s->rg].chunks[col];
+    store_obj_drop_pages(&s->file->obj, (size_t)ci->offset, (size_t)ci->compressed_bytes);
     if (rc != VG_OK) { /* say which file: the reader knows only offsets */
         char msg[sizeof e->msg];
         snprintf(msg, sizeof msg, "%s", e->msg);

@@ -130,6 +130,19 @@ void store_obj_release(store_obj *o)
     memset(o, 0, sizeof *o);
 }
 
+void store_obj_drop_pages(const store_obj *o, size_t off, size_t len)
+{
+    if (!o->map_ || off >= o->map_len_ || len == 0)
+        return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t end = len > o->map_len_ - off ? o->map_len_ : off + len;
+    size_t start = off & ~(page - 1);
+    /* The pages at both ends may hold neighbouring bytes too: dropping them only
+     * costs whoever reads those a page fault, never their contents (a private,
+     * read-only mapping of a file that is never rewritten in place). */
+    madvise((char *)o->map_ + start, end - start, MADV_DONTNEED);
+}
+
 int store_delete(store *s, const char *path, vg_err *e)
 {
     int rc = check_path(path, e);

@@ -34,6 +34,11 @@ typedef struct store_obj {
 /* VG_ENOTFOUND when the object does not exist. */
 int store_get(store *s, const char *path, store_obj *out, vg_err *e);
 void store_obj_release(store_obj *o);
+/* The bytes [off, off + len) will not be needed again soon: their pages leave the
+ * process's resident set (the system keeps them cached; reading them again brings
+ * them back), so a scan over many files does not grow the server's RSS by every
+ * page it read. Other readers of the object are unaffected but for that re-read. */
+void store_obj_drop_pages(const store_obj *o, size_t off, size_t len);
 
 /* Deletes the object (no error if it is already gone) and then its parent
  * directories that became empty, up to the root. */
