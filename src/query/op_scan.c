@@ -1513,6 +1513,8 @@ static int plan_chunk(qctx *c, scan_state *s)
 
 /* ---- next ---- */
 
+static int emit_virtual(qctx *c, scan_state *s, uint32_t n);
+
 /* The next batch of the current (planned) chunk; *more = false when it has none. */
 static int next_chunk_batch(qctx *c, scan_state *s, bool *more)
 {
@@ -1539,6 +1541,10 @@ static int next_chunk_batch(qctx *c, scan_state *s, bool *more)
     }
     uint32_t n = total - s->pos < Q_BATCH_ROWS ? total - s->pos : Q_BATCH_ROWS;
     uint32_t at = s->pos;
+    if (s->spec.count_only) { /* the rows (or merged runs) are final: only n matters */
+        s->pos += n;
+        return emit_virtual(c, s, n);
+    }
     if (s->plan == PLAN_RUNS) {
         s->pos += n;
         return emit_runs(c, s, s->ents, s->runs, at, at + n);
@@ -1598,6 +1604,8 @@ static int next_raw(qctx *c, scan_state *s, bool *done)
             uint32_t at = s->fl_pos;
             uint32_t n = s->nfl_runs - at < Q_BATCH_ROWS ? s->nfl_runs - at : Q_BATCH_ROWS;
             s->fl_pos += n;
+            if (s->spec.count_only)
+                return emit_virtual(c, s, n);
             return emit_runs(c, s, s->fl, s->fl_runs, at, at + n);
         }
         if (s->cur >= s->nlive) {
