@@ -317,13 +317,16 @@ static int sort_buckets(srow **rows, size_t n, uint32_t nparts, uint32_t nseries
     return rc;
 }
 
-/* One bucket's rows by time. Late rows are usually few and not far behind, so an
- * insertion sort (stable: ties keep arrival order) does it in about one pass; when
- * it starts moving more than a few rows per row, qsort on (time, arrival) takes over
- * from where it stands. */
+/* One bucket's rows by time. Late rows are not far behind (with two writers every
+ * other batch of a series may arrive before the one preceding it: a few moves per
+ * row on average), so an insertion sort (stable: ties keep arrival order) does it in
+ * about linear time; when it moves more than INSERTION_MOVES per row, qsort on
+ * (time, arrival) takes over from where it stands. */
+#define INSERTION_MOVES 32
+
 static void sort_bucket_times(srow *r, size_t n)
 {
-    size_t moves = 0, budget = 4 * n + 64;
+    size_t moves = 0, budget = INSERTION_MOVES * n + 64;
     for (size_t i = 1; i < n; i++) {
         srow x = r[i];
         size_t j = i;
@@ -362,6 +365,7 @@ static void sort_times(srow *rows, size_t n)
  * through the chunk for every row. */
 typedef struct col_src {
     const uint8_t *valid; /* NULL: the chunk has no value in the column */
+    bool all_valid;       /* every row has one: no need to look at the bitmap */
     const buffer_column *bc;
 } col_src;
 
@@ -469,8 +473,8 @@ static parquet_type ptype_of(catalog_type t)
 static inline const srow *latest_with(const col_src *src, const srow *run, size_t n)
 {
     for (size_t k = n; k-- > 0;) {
-        const uint8_t *v = src[run[k].cpos].valid;
-        if (v && (v[run[k].row >> 3] >> (run[k].row & 7)) & 1)
+        const col_src *cs = &src[run[k].cpos];
+        if (cs->all_valid || (cs->valid && (cs->valid[run[k].row >> 3] >> (run[k].row & 7)) & 1))
             return &run[k];
     }
     return NULL;
@@ -666,6 +670,19 @@ static void snap_files_free(snap *s)
     s->nfiles = s->files_cap = 0;
 }
 
+/* Bits 0..n-1 are all set. A quick pass over the bitmap (n / 8 bytes) that saves
+ * gathering a random read of it per row. */
+static bool all_set(const uint8_t *bm, uint32_t n)
+{
+    for (uint32_t i = 0; i < n / 8; i++)
+        if (bm[i] != 0xff)
+            return false;
+    for (uint32_t i = n & ~7u; i < n; i++)
+        if (!((bm[i >> 3] >> (i & 7)) & 1))
+            return false;
+    return true;
+}
+
 /* The columns of the table's files, tags first (in name order), then fields by id,
  * then time: the sort key leads. Each gets its sources per chunk and arrays for
  * batches of up to `batch` rows, all from the arena. */
@@ -702,7 +719,8 @@ static int define_columns(const snap *s, file_cols *fc, size_t batch, vg_arena *
             return VG_ENOMEM;
         for (size_t i = 0; i < s->nch; i++) {
             const buffer_column *bc = f->col < s->ch[i]->ncols ? &s->ch[i]->cols[f->col] : NULL;
-            f->src[i] = (col_src){bc && bc->present ? bc->valid : NULL, bc};
+            const uint8_t *valid = bc && bc->present ? bc->valid : NULL;
+            f->src[i] = (col_src){valid, valid && all_set(valid, s->ch[i]->nrows), bc};
         }
         if (f->type != CATALOG_TAG)
             continue;
