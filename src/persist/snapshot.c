@@ -11,7 +11,13 @@
  *
  * Tag sets are ordered by their values, tag columns taken in name order (the
  * order IOx uses for its sort key), a NULL tag first. Within one snapshot the
- * (chunk seq, row) of a row is its arrival order, so "later wins" is exact. */
+ * (chunk seq, row) of a row is its arrival order, so "later wins" is exact.
+ *
+ * The sort uses that rows arrive mostly in time order per series: a stable counting
+ * sort by (partition, series) keeps arrival order within each bucket, and only the
+ * buckets whose times are not already in order are sorted (insertion sort, qsort if
+ * that gets long). Columns are then gathered a row group at a time, into arrays set
+ * up once per table, and handed to the Parquet writer. */
 #include "persist_int.h"
 
 #include <stdio.h>
