@@ -11,7 +11,13 @@
  *
  * Tag sets are ordered by their values, tag columns taken in name order (the
  * order IOx uses for its sort key), a NULL tag first. Within one snapshot the
- * (chunk seq, row) of a row is its arrival order, so "later wins" is exact. */
+ * (chunk seq, row) of a row is its arrival order, so "later wins" is exact.
+ *
+ * The sort uses that rows arrive mostly in time order per series: a stable counting
+ * sort by (partition, series) keeps arrival order within each bucket, and only the
+ * buckets whose times are not already in order are sorted (insertion sort, qsort if
+ * that gets long). Columns are then gathered a row group at a time, into arrays set
+ * up once per table, and handed to the Parquet writer. */
 #include "persist_int.h"
 
 #include <stdio.h>
@@ -150,21 +156,19 @@ static inline uint32_t row_rank(const tag_rank *tr, buffer_chunk *c, uint32_t cp
 
 /* ---- rows in order ---- */
 
+/* One row of the table's sealed chunks; (cpos, row) is its arrival order. */
 typedef struct srow {
-    int64_t part;
     int64_t time;
+    uint32_t part;   /* index into the table's partition keys (ascending) */
     uint32_t series; /* rank of the tag set */
     uint32_t cpos;
     uint32_t row;
 } srow;
 
-static int srow_cmp(const void *a, const void *b)
+/* Time, then arrival: the order within one (partition, series). */
+static int time_cmp(const void *a, const void *b)
 {
     const srow *x = a, *y = b;
-    if (x->part != y->part)
-        return x->part < y->part ? -1 : 1;
-    if (x->series != y->series)
-        return x->series < y->series ? -1 : 1;
     if (x->time != y->time)
         return x->time < y->time ? -1 : 1;
     if (x->cpos != y->cpos)
@@ -194,14 +198,17 @@ static int tuple_cmp(const void *a, const void *b, void *ctx)
     return 0;
 }
 
-/* Gives every row its series rank: with one tag the tag's rank itself; with more,
- * distinct tuples are collected and sorted. */
+/* Gives every row its series rank, and *nseries the number of ranks: with one tag
+ * the tag's rank itself (0 for NULL); with more, distinct tuples are collected and
+ * sorted. */
 static int rank_series(srow *rows, size_t nrows, buffer_chunk **ch, const tag_rank *tr,
-                       uint32_t ntags)
+                       uint32_t ntags, uint32_t *nseries)
 {
+    *nseries = 1;
     if (ntags == 0)
         return VG_OK;
     if (ntags == 1) {
+        *nseries = tr[0].nvals + 1;
         for (size_t i = 0; i < nrows; i++)
             rows[i].series = row_rank(&tr[0], ch[rows[i].cpos], rows[i].cpos, rows[i].row);
         return VG_OK;
@@ -246,6 +253,7 @@ static int rank_series(srow *rows, size_t nrows, buffer_chunk **ch, const tag_ra
             rank[order[i]] = i;
         for (size_t i = 0; i < nrows; i++)
             rows[i].series = rank[rows[i].series];
+        *nseries = (uint32_t)(n ? n : 1);
     }
     vg_free(order);
     vg_free(rank);
@@ -255,12 +263,139 @@ static int rank_series(srow *rows, size_t nrows, buffer_chunk **ch, const tag_ra
     return rc;
 }
 
+/* ---- sorting: buckets by (partition, series), then time within a bucket ---- */
+
+/* A pair key space up to this many more buckets than rows is sorted in one pass. */
+#define PAIR_BUCKETS_SLACK 65536u
+
+typedef enum sort_key { KEY_SERIES, KEY_PART, KEY_PAIR } sort_key;
+
+static inline size_t key_of(const srow *r, sort_key k, uint32_t nseries)
+{
+    if (k == KEY_SERIES)
+        return r->series;
+    if (k == KEY_PART)
+        return r->part;
+    return (size_t)r->part * nseries + r->series;
+}
+
+/* Stable counting sort of src into dst on one key of nkeys values: rows of one key
+ * keep their order, which is arrival order. */
+static int counting_sort(const srow *src, srow *dst, size_t n, sort_key k, size_t nkeys,
+                         uint32_t nseries)
+{
+    size_t *at = vg_calloc(nkeys + 1, sizeof *at);
+    if (!at)
+        return VG_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        at[key_of(&src[i], k, nseries) + 1]++;
+    for (size_t b = 1; b <= nkeys; b++)
+        at[b] += at[b - 1];
+    for (size_t i = 0; i < n; i++)
+        dst[at[key_of(&src[i], k, nseries)]++] = src[i];
+    vg_free(at);
+    return VG_OK;
+}
+
+/* *rows (in arrival order) by (partition, series), arrival order kept within: one
+ * pass on the pair when its key space is about the row count or less, else two
+ * stable passes (series, then partition) so memory never follows parts x series. */
+static int sort_buckets(srow **rows, size_t n, uint32_t nparts, uint32_t nseries)
+{
+    srow *tmp = vg_malloc((n ? n : 1) * sizeof *tmp);
+    if (!tmp)
+        return VG_ENOMEM;
+    size_t pairs = (size_t)nparts * nseries;
+    int rc;
+    if (pairs <= n + PAIR_BUCKETS_SLACK) {
+        rc = counting_sort(*rows, tmp, n, KEY_PAIR, pairs, nseries);
+        if (rc == VG_OK) {
+            vg_free(*rows);
+            *rows = tmp;
+            return VG_OK;
+        }
+    } else {
+        rc = counting_sort(*rows, tmp, n, KEY_SERIES, nseries, nseries);
+        if (rc == VG_OK)
+            rc = counting_sort(tmp, *rows, n, KEY_PART, nparts, nseries);
+    }
+    vg_free(tmp);
+    return rc;
+}
+
+/* One bucket's rows by time. Late rows are not far behind (with two writers every
+ * other batch of a series may arrive before the one preceding it: a few moves per
+ * row on average), so an insertion sort (stable: ties keep arrival order) does it in
+ * about linear time; when it moves more than INSERTION_MOVES per row, qsort on
+ * (time, arrival) takes over from where it stands. */
+#define INSERTION_MOVES 32
+
+static void sort_bucket_times(srow *r, size_t n)
+{
+    size_t moves = 0, budget = INSERTION_MOVES * n + 64;
+    for (size_t i = 1; i < n; i++) {
+        srow x = r[i];
+        size_t j = i;
+        while (j > 0 && r[j - 1].time > x.time) {
+            r[j] = r[j - 1];
+            j--;
+        }
+        r[j] = x;
+        moves += i - j;
+        if (moves > budget) {
+            qsort(r, n, sizeof *r, time_cmp);
+            return;
+        }
+    }
+}
+
+/* Within each (partition, series) bucket rows are in arrival order, which is time
+ * order unless some arrived late; only such buckets are sorted. Equal times stay in
+ * arrival order: the merge lets the later row win. */
+static void sort_times(srow *rows, size_t n)
+{
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        bool in_order = true;
+        for (; b < n && rows[b].part == rows[a].part && rows[b].series == rows[a].series; b++)
+            in_order &= rows[b].time >= rows[b - 1].time;
+        if (!in_order)
+            sort_bucket_times(rows + a, b - a);
+        a = b;
+    }
+}
+
 /* ---- one file ---- */
+
+/* Where one column's values are in one chunk: looked up once per file rather than
+ * through the chunk for every row. */
+typedef struct col_src {
+    const uint8_t *valid; /* NULL: the chunk has no value in the column */
+    bool all_valid;       /* every row has one: no need to look at the bitmap */
+    const buffer_column *bc;
+} col_src;
+
+/* One column of the files of a table: its source in every chunk, one batch of its
+ * values as the Parquet writer takes them (set up once per table, so the memory is
+ * touched once, not per file), and for a tag the file's own dictionary (only the
+ * values the file uses), which grows from batch to batch. */
+typedef struct file_col {
+    uint32_t col; /* catalog column id */
+    catalog_type type;
+    col_src *src;         /* [chunk] */
+    const tag_rank *tr;   /* tags */
+    uint8_t *valid;       /* batch bitmap */
+    void *vals;           /* batch values */
+    uint32_t *file_id;    /* tags: rank -> file dictionary id + 1 */
+    vg_str *dict;
+    uint32_t *dict_rank;  /* tags: rank of each dictionary entry, to reset file_id */
+    uint32_t ndict;
+} file_col;
 
 typedef struct file_cols {
     parquet_column_def *defs;
     parquet_column_data *data;
-    uint32_t *cat_id; /* catalog column id of each file column */
+    file_col *cols;
     uint32_t n;
 } file_cols;
 
@@ -271,6 +406,10 @@ typedef struct snap_file {
 
 struct snap {
     persist *p;
+    /* the columns of one table's files and their batch arrays (write_partition) */
+    file_cols fc;
+    size_t batch;
+    vg_arena cols_arena;
     /* Compaction: one file per group [starts[i], starts[i + 1]) of times, and every
      * file gets `order`. Snapshots: one file per gen1 partition, order = file id. */
     const int64_t *starts;
@@ -336,12 +475,12 @@ static parquet_type ptype_of(catalog_type t)
     return PARQUET_UNSUPPORTED;
 }
 
-/* The latest row of the run [a, b) with a value in column col, or NULL. */
-static const srow *latest_with(const snap *s, const srow *run, size_t n, uint32_t col)
+/* The latest row of a run with a value in the column, or NULL. */
+static inline const srow *latest_with(const col_src *src, const srow *run, size_t n)
 {
     for (size_t k = n; k-- > 0;) {
-        buffer_chunk *c = s->ch[run[k].cpos];
-        if (col < c->ncols && buffer_is_valid(&c->cols[col], run[k].row))
+        const col_src *cs = &src[run[k].cpos];
+        if (cs->all_valid || (cs->valid && (cs->valid[run[k].row >> 3] >> (run[k].row & 7)) & 1))
             return &run[k];
     }
     return NULL;
@@ -352,85 +491,109 @@ static void set_bit(uint8_t *bm, size_t i)
     bm[i >> 3] |= (uint8_t)(1u << (i & 7));
 }
 
-/* Builds the file's column arrays from the merged runs of rows[0..n). */
-static int gather(snap *s, const srow *rows, size_t n, const size_t *run_start, size_t nruns,
-                  file_cols *fc, vg_arena *a)
+/* What a row without a value holds (the writer ignores it; kept defined). */
+static inline void put_null(file_col *f, size_t r)
 {
-    for (uint32_t k = 0; k < fc->n; k++) {
-        uint32_t col = fc->cat_id[k];
-        catalog_type t = s->ts.types[col];
-        parquet_column_data *d = &fc->data[k];
-        uint8_t *valid = vg_arena_calloc(a, (nruns + 7) / 8 + 1);
-        void *vals = vg_arena_alloc(a, nruns * (t == CATALOG_BOOL ? 1 : sizeof(vg_str)) + 8);
-        if (!valid || !vals)
-            return VG_ENOMEM;
-        bool all_valid = true;
-        uint32_t tj = s->tag_of_col[col];
-        /* a tag's file dictionary holds only the values this file uses */
-        uint32_t *file_id = NULL, ndict = 0;
-        vg_str *dict = NULL;
-        if (t == CATALOG_TAG) {
-            file_id = vg_arena_calloc(a, (s->tr[tj].nvals + 1) * sizeof *file_id);
-            dict = vg_arena_alloc(a, (s->tr[tj].nvals + 1) * sizeof *dict);
-            if (!file_id || !dict)
-                return VG_ENOMEM;
+    switch (f->type) {
+    case CATALOG_BOOL: ((uint8_t *)f->vals)[r] = 0; break;
+    case CATALOG_TAG: ((uint32_t *)f->vals)[r] = 0; break;
+    case CATALOG_STRING: ((vg_str *)f->vals)[r] = (vg_str){"", 0}; break;
+    default: ((int64_t *)f->vals)[r] = 0; break;
+    }
+}
+
+static inline void put_value(file_col *f, size_t r, const srow *w)
+{
+    const buffer_column *bc = f->src[w->cpos].bc;
+    switch (f->type) {
+    case CATALOG_TIME:
+    case CATALOG_INT:
+    case CATALOG_UINT:
+    case CATALOG_FLOAT: ((int64_t *)f->vals)[r] = bc->v.i64[w->row]; break;
+    case CATALOG_BOOL: ((uint8_t *)f->vals)[r] = bc->v.b[w->row]; break;
+    case CATALOG_STRING:
+        /* a chunk whose strings are all empty has no byte array at all */
+        ((vg_str *)f->vals)[r] = (vg_str){bc->str ? bc->str + bc->v.off[w->row] : "",
+                                          bc->v.off[w->row + 1] - bc->v.off[w->row]};
+        break;
+    case CATALOG_TAG: {
+        uint32_t rank = f->tr->by_dict[w->cpos][bc->v.ids[w->row]];
+        if (!f->file_id[rank]) {
+            f->dict[f->ndict] = f->tr->vals[rank - 1];
+            f->dict_rank[f->ndict] = rank;
+            f->file_id[rank] = ++f->ndict;
         }
-        for (size_t r = 0; r < nruns; r++) {
-            size_t first = run_start[r], len = run_start[r + 1] - first;
-            const srow *w = col == 0 ? &rows[first + len - 1] : latest_with(s, rows + first, len, col);
-            if (!w) {
-                all_valid = false;
-                if (t == CATALOG_BOOL)
-                    ((uint8_t *)vals)[r] = 0;
-                else if (t == CATALOG_TAG)
-                    ((uint32_t *)vals)[r] = 0;
-                else if (t == CATALOG_STRING)
-                    ((vg_str *)vals)[r] = (vg_str){"", 0};
-                else
-                    ((int64_t *)vals)[r] = 0;
-                continue;
-            }
-            set_bit(valid, r);
-            const buffer_column *bc = &s->ch[w->cpos]->cols[col];
-            switch (t) {
-            case CATALOG_TIME:
-            case CATALOG_INT:
-            case CATALOG_UINT:
-            case CATALOG_FLOAT: ((int64_t *)vals)[r] = bc->v.i64[w->row]; break;
-            case CATALOG_BOOL: ((uint8_t *)vals)[r] = bc->v.b[w->row]; break;
-            case CATALOG_STRING:
-                /* a chunk whose strings are all empty has no byte array at all */
-                ((vg_str *)vals)[r] = (vg_str){bc->str ? bc->str + bc->v.off[w->row] : "",
-                                               bc->v.off[w->row + 1] - bc->v.off[w->row]};
-                break;
-            case CATALOG_TAG: {
-                uint32_t rank = s->tr[tj].by_dict[w->cpos][bc->v.ids[w->row]];
-                if (!file_id[rank]) {
-                    dict[ndict] = s->tr[tj].vals[rank - 1];
-                    file_id[rank] = ++ndict;
-                }
-                ((uint32_t *)vals)[r] = file_id[rank] - 1;
-                break;
-            }
-            }
-        }
-        memset(d, 0, sizeof *d);
-        d->valid = all_valid ? NULL : valid;
-        switch (t) {
-        case CATALOG_TIME:
-        case CATALOG_INT: d->i64 = vals; break;
-        case CATALOG_UINT: d->u64 = vals; break;
-        case CATALOG_FLOAT: d->f64 = vals; break;
-        case CATALOG_BOOL: d->b = vals; break;
-        case CATALOG_STRING: d->strs = vals; break;
-        case CATALOG_TAG:
-            d->ids = vals;
-            d->dict = dict;
-            d->ndict = ndict;
-            break;
+        ((uint32_t *)f->vals)[r] = f->file_id[rank] - 1;
+        break;
+    }
+    }
+}
+
+static void set_column_data(const file_col *f, parquet_column_data *d, bool all_valid)
+{
+    memset(d, 0, sizeof *d);
+    d->valid = all_valid ? NULL : f->valid;
+    switch (f->type) {
+    case CATALOG_TIME:
+    case CATALOG_INT: d->i64 = f->vals; break;
+    case CATALOG_UINT: d->u64 = f->vals; break;
+    case CATALOG_FLOAT: d->f64 = f->vals; break;
+    case CATALOG_BOOL: d->b = f->vals; break;
+    case CATALOG_STRING: d->strs = f->vals; break;
+    case CATALOG_TAG:
+        d->ids = f->vals;
+        d->dict = f->dict;
+        d->ndict = f->ndict;
+        break;
+    }
+}
+
+/* The time of each run (every row has one), and the batch's time range. */
+static void gather_times(file_col *f, const srow *rows, const size_t *run_start, size_t nruns,
+                         parquet_column_data *d, int64_t *tmin, int64_t *tmax)
+{
+    int64_t *t = f->vals;
+    for (size_t r = 0; r < nruns; r++) {
+        t[r] = rows[run_start[r]].time;
+        *tmin = t[r] < *tmin ? t[r] : *tmin;
+        *tmax = t[r] > *tmax ? t[r] : *tmax;
+    }
+    set_column_data(f, d, true);
+}
+
+/* One column of a batch of merged runs: per run, the latest row with a value wins. */
+static void gather_values(file_col *f, const srow *rows, const size_t *run_start, size_t nruns,
+                          parquet_column_data *d)
+{
+    memset(f->valid, 0, (nruns + 7) / 8);
+    bool all_valid = true;
+    for (size_t r = 0; r < nruns; r++) {
+        const srow *w = latest_with(f->src, rows + run_start[r], run_start[r + 1] - run_start[r]);
+        if (w) {
+            set_bit(f->valid, r);
+            put_value(f, r, w);
+        } else {
+            all_valid = false;
+            put_null(f, r);
         }
     }
-    return VG_OK;
+    set_column_data(f, d, all_valid);
+}
+
+/* Up to max runs of one (series, time) from rows[*at..n): their starts in
+ * run_start[0..k], run_start[k] their end; *at moves past them. Returns k. */
+static size_t next_runs(const srow *rows, size_t n, size_t *at, size_t *run_start, size_t max)
+{
+    size_t k = 0, i = *at;
+    while (i < n && k < max) {
+        run_start[k++] = i;
+        size_t first = i++;
+        while (i < n && rows[i].series == rows[first].series && rows[i].time == rows[first].time)
+            i++;
+    }
+    run_start[k] = i;
+    *at = i;
+    return k;
 }
 
 static void stats_to_catalog(const parquet_stats *ps, catalog_type t, uint32_t col,
@@ -484,7 +647,7 @@ static int remember_file(snap *s, const catalog_file *cf, const parquet_writer *
         parquet_stats ps;
         parquet_writer_stats(w, k, &ps);
         catalog_col_stats *cs = &sf->cf.stats[sf->cf.nstats++];
-        stats_to_catalog(&ps, s->ts.types[fc->cat_id[k]], fc->cat_id[k], cs);
+        stats_to_catalog(&ps, fc->cols[k].type, fc->cols[k].col, cs);
         if (cs->smin) {
             cs->smin = vg_strndup(cs->smin, cs->smin_len);
             cs->smax = vg_strndup(cs->smax, cs->smax_len);
@@ -513,58 +676,128 @@ static void snap_files_free(snap *s)
     s->nfiles = s->files_cap = 0;
 }
 
+/* Bits 0..n-1 are all set. A quick pass over the bitmap (n / 8 bytes) that saves
+ * gathering a random read of it per row. */
+static bool all_set(const uint8_t *bm, uint32_t n)
+{
+    for (uint32_t i = 0; i < n / 8; i++)
+        if (bm[i] != 0xff)
+            return false;
+    for (uint32_t i = n & ~7u; i < n; i++)
+        if (!((bm[i >> 3] >> (i & 7)) & 1))
+            return false;
+    return true;
+}
+
+/* The columns of the table's files, tags first (in name order), then fields by id,
+ * then time: the sort key leads. Each gets its sources per chunk and arrays for
+ * batches of up to `batch` rows, all from the arena. */
+static int define_columns(const snap *s, file_cols *fc, size_t batch, vg_arena *a)
+{
+    uint32_t nc = s->ts.ncols;
+    fc->defs = vg_arena_calloc(a, nc * sizeof *fc->defs);
+    fc->data = vg_arena_calloc(a, nc * sizeof *fc->data);
+    fc->cols = vg_arena_calloc(a, nc * sizeof *fc->cols);
+    if (!fc->defs || !fc->data || !fc->cols)
+        return VG_ENOMEM;
+    for (uint32_t j = 0; j < s->ntags; j++) {
+        uint32_t col = s->tr[j].col;
+        fc->cols[fc->n].col = col;
+        fc->defs[fc->n++] = (parquet_column_def){s->ts.names[col], PARQUET_STRING, true, true, 0};
+    }
+    for (uint32_t col = 1; col < nc; col++) {
+        if (!s->present[col] || s->ts.types[col] == CATALOG_TAG)
+            continue;
+        fc->cols[fc->n].col = col;
+        fc->defs[fc->n++] =
+            (parquet_column_def){s->ts.names[col], ptype_of(s->ts.types[col]), true, false, 0};
+    }
+    fc->cols[fc->n].col = 0;
+    fc->defs[fc->n++] = (parquet_column_def){"time", PARQUET_TIMESTAMP, false, false, 0};
+    for (uint32_t k = 0; k < fc->n; k++) {
+        file_col *f = &fc->cols[k];
+        f->type = s->ts.types[f->col];
+        size_t width = f->type == CATALOG_BOOL ? 1 : f->type == CATALOG_STRING ? sizeof(vg_str) : 8;
+        f->valid = vg_arena_alloc(a, batch / 8 + 1);
+        f->vals = vg_arena_alloc(a, batch * width);
+        f->src = vg_arena_alloc(a, s->nch * sizeof *f->src);
+        if (!f->valid || !f->vals || !f->src)
+            return VG_ENOMEM;
+        for (size_t i = 0; i < s->nch; i++) {
+            const buffer_column *bc = f->col < s->ch[i]->ncols ? &s->ch[i]->cols[f->col] : NULL;
+            const uint8_t *valid = bc && bc->present ? bc->valid : NULL;
+            f->src[i] = (col_src){valid, valid && all_set(valid, s->ch[i]->nrows), bc};
+        }
+        if (f->type != CATALOG_TAG)
+            continue;
+        f->tr = &s->tr[s->tag_of_col[f->col]];
+        f->file_id = vg_arena_calloc(a, (f->tr->nvals + 1) * sizeof *f->file_id);
+        f->dict = vg_arena_alloc(a, (f->tr->nvals + 1) * sizeof *f->dict);
+        f->dict_rank = vg_arena_alloc(a, (f->tr->nvals + 1) * sizeof *f->dict_rank);
+        if (!f->file_id || !f->dict || !f->dict_rank)
+            return VG_ENOMEM;
+    }
+    return VG_OK;
+}
+
+/* Empties the tag dictionaries for the next file, touching only what the last used. */
+static void reset_file_dicts(file_cols *fc)
+{
+    for (uint32_t k = 0; k < fc->n; k++) {
+        file_col *f = &fc->cols[k];
+        for (uint32_t i = 0; i < f->ndict; i++)
+            f->file_id[f->dict_rank[i]] = 0;
+        f->ndict = 0;
+    }
+}
+
+/* Merges the sorted rows[0..n) run by run and hands them to the writer a row group
+ * at a time, so the gathered columns stay small (and the writer sees the same row
+ * group slices as with one call). */
+static int write_rows(snap *s, parquet_writer *w, file_cols *fc, const srow *rows, size_t n,
+                      size_t batch, uint64_t *nruns, int64_t *tmin, int64_t *tmax, vg_err *e)
+{
+    size_t *run_start = vg_malloc((batch + 1) * sizeof *run_start);
+    if (!run_start)
+        return vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
+    int rc = VG_OK;
+    *tmin = INT64_MAX;
+    *tmax = INT64_MIN;
+    for (size_t at = 0; rc == VG_OK && at < n;) {
+        size_t k = next_runs(rows, n, &at, run_start, batch);
+        for (uint32_t c = 0; c < fc->n; c++) {
+            if (fc->cols[c].col == 0)
+                gather_times(&fc->cols[c], rows, run_start, k, &fc->data[c], tmin, tmax);
+            else
+                gather_values(&fc->cols[c], rows, run_start, k, &fc->data[c]);
+        }
+        rc = parquet_writer_write(w, fc->data, (uint32_t)k, e);
+        *nruns += k;
+    }
+    vg_free(run_start);
+    return rc;
+}
+
 /* Writes one partition's rows (sorted) as one file. */
 static int write_partition(snap *s, const srow *rows, size_t n, int64_t part, uint64_t file_id,
                            vg_err *e)
 {
     persist *p = s->p;
-    vg_arena a;
-    vg_arena_init(&a, 1 << 20);
-    size_t *run_start = vg_malloc((n + 1) * sizeof *run_start);
-    file_cols fc = {0};
-    fc.defs = vg_arena_calloc(&a, s->ts.ncols * sizeof *fc.defs);
-    fc.data = vg_arena_calloc(&a, s->ts.ncols * sizeof *fc.data);
-    fc.cat_id = vg_arena_calloc(&a, s->ts.ncols * sizeof *fc.cat_id);
-    int rc = run_start && fc.defs && fc.data && fc.cat_id ? VG_OK : VG_ENOMEM;
-    size_t nruns = 0;
-    for (size_t i = 0; rc == VG_OK && i < n; i++)
-        if (i == 0 || rows[i].series != rows[i - 1].series || rows[i].time != rows[i - 1].time)
-            run_start[nruns++] = i;
-    if (run_start)
-        run_start[nruns] = n;
-    /* tags first (in name order), then fields by id, then time: the sort key leads */
-    for (uint32_t j = 0; rc == VG_OK && j < s->ntags; j++) {
-        uint32_t col = s->tr[j].col;
-        fc.cat_id[fc.n] = col;
-        fc.defs[fc.n++] = (parquet_column_def){s->ts.names[col], PARQUET_STRING, true, true, 0};
-    }
-    for (uint32_t col = 1; rc == VG_OK && col < s->ts.ncols; col++) {
-        if (!s->present[col] || s->ts.types[col] == CATALOG_TAG)
-            continue;
-        fc.cat_id[fc.n] = col;
-        fc.defs[fc.n++] =
-            (parquet_column_def){s->ts.names[col], ptype_of(s->ts.types[col]), true, false, 0};
-    }
-    fc.cat_id[fc.n] = 0;
-    fc.defs[fc.n++] = (parquet_column_def){"time", PARQUET_TIMESTAMP, false, false, 0};
-    if (rc == VG_OK)
-        rc = gather(s, rows, n, run_start, nruns, &fc, &a);
-    if (rc != VG_OK) {
-        vg_free(run_start);
-        vg_arena_free(&a);
-        return vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
-    }
+    file_cols *fc = &s->fc;
     vg_buf out;
     vg_buf_init(&out);
     parquet_writer *w = NULL;
-    parquet_schema schema = {fc.defs, fc.n};
-    parquet_write_options opt = {.row_group_rows = p->cfg.row_group_rows};
     int64_t start = s->starts ? s->starts[part] : part * p->cfg.gen1_ns;
     char *path = file_path(s, start, file_id);
-    rc = path ? parquet_writer_open_buf(&w, &out, &schema, &opt, e)
-              : vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
+    int rc = path ? VG_OK : vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
+    parquet_schema schema = {fc->defs, fc->n};
+    parquet_write_options opt = {.row_group_rows = p->cfg.row_group_rows};
     if (rc == VG_OK)
-        rc = parquet_writer_write(w, fc.data, (uint32_t)nruns, e);
+        rc = parquet_writer_open_buf(&w, &out, &schema, &opt, e);
+    uint64_t nruns = 0;
+    int64_t tmin = INT64_MAX, tmax = INT64_MIN;
+    if (rc == VG_OK)
+        rc = write_rows(s, w, fc, rows, n, s->batch, &nruns, &tmin, &tmax, e);
     if (rc == VG_OK)
         rc = parquet_writer_finish(w, e);
     if (rc == VG_OK && out.oom)
@@ -572,16 +805,10 @@ static int write_partition(snap *s, const srow *rows, size_t n, int64_t part, ui
     if (rc == VG_OK)
         rc = store_put(p->cfg.store, path, out.data, out.len, e);
     if (rc == VG_OK) {
-        const int64_t *t = fc.data[fc.n - 1].i64;
-        int64_t tmin = INT64_MAX, tmax = INT64_MIN;
-        for (size_t r = 0; r < nruns; r++) {
-            tmin = t[r] < tmin ? t[r] : tmin;
-            tmax = t[r] > tmax ? t[r] : tmax;
-        }
         catalog_file cf = {.id = file_id, .db_id = s->ts.db_id, .table_id = s->ts.table_id,
                            .order = s->order ? s->order : file_id, .min_time = tmin, .max_time = tmax,
                            .rows = nruns, .bytes = out.len, .path = path};
-        if (remember_file(s, &cf, w, &fc) != VG_OK)
+        if (remember_file(s, &cf, w, fc) != VG_OK)
             rc = vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
         else
             path = NULL; /* owned by s->files now */
@@ -596,8 +823,7 @@ static int write_partition(snap *s, const srow *rows, size_t n, int64_t part, ui
     vg_free(path);
     parquet_writer_free(w);
     vg_buf_free(&out);
-    vg_free(run_start);
-    vg_arena_free(&a);
+    reset_file_dicts(fc);
     return rc;
 }
 
@@ -618,7 +844,72 @@ static int64_t group_of(const snap *s, int64_t t)
     return (int64_t)lo;
 }
 
-static int collect_rows(snap *s, srow **out, size_t *n)
+static int i64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts keys[0..n) and drops repeats; returns the new count. */
+static size_t sort_unique(int64_t *keys, size_t n)
+{
+    qsort(keys, n, sizeof *keys, i64_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || keys[i] != keys[m - 1])
+            keys[m++] = keys[i];
+    return m;
+}
+
+/* The distinct partition keys of the rows, ascending. Rows come mostly in time order,
+ * so a key is noted only when it differs from the previous row's; the list is
+ * deduplicated whenever it fills up, so it stays about the size of the answer. */
+static int collect_parts(const snap *s, int64_t **out, uint32_t *nout)
+{
+    size_t cap = 64, n = 0;
+    int64_t *keys = vg_malloc(cap * sizeof *keys);
+    if (!keys)
+        return VG_ENOMEM;
+    for (size_t i = 0; i < s->nch; i++) {
+        const int64_t *t = s->ch[i]->cols[0].v.i64;
+        for (uint32_t r = 0; r < s->ch[i]->nrows; r++) {
+            int64_t k = group_of(s, t[r]);
+            if (n && keys[n - 1] == k)
+                continue;
+            if (n == cap && (n = sort_unique(keys, n)) > cap / 2) {
+                int64_t *nk = vg_realloc(keys, cap * 2 * sizeof *keys);
+                if (!nk) {
+                    vg_free(keys);
+                    return VG_ENOMEM;
+                }
+                keys = nk;
+                cap *= 2;
+            }
+            keys[n++] = k;
+        }
+    }
+    *nout = (uint32_t)sort_unique(keys, n);
+    *out = keys;
+    return VG_OK;
+}
+
+/* The index of key k in keys[0..n) (it is there). */
+static uint32_t part_index(const int64_t *keys, uint32_t n, int64_t k)
+{
+    uint32_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (keys[mid] <= k)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Every row of the chunks in arrival order, with its partition's index. */
+static int collect_rows(const snap *s, const int64_t *parts, uint32_t nparts, srow **out,
+                        size_t *n)
 {
     size_t total = 0;
     for (size_t i = 0; i < s->nch; i++)
@@ -627,14 +918,34 @@ static int collect_rows(snap *s, srow **out, size_t *n)
     if (!rows)
         return VG_ENOMEM;
     size_t k = 0;
+    uint32_t p = 0; /* consecutive rows mostly share a partition */
     for (size_t i = 0; i < s->nch; i++) {
         const int64_t *t = s->ch[i]->cols[0].v.i64;
-        for (uint32_t r = 0; r < s->ch[i]->nrows; r++)
-            rows[k++] = (srow){group_of(s, t[r]), t[r], 0, (uint32_t)i, r};
+        for (uint32_t r = 0; r < s->ch[i]->nrows; r++) {
+            int64_t key = group_of(s, t[r]);
+            if (parts[p] != key)
+                p = part_index(parts, nparts, key);
+            rows[k++] = (srow){t[r], p, 0, (uint32_t)i, r};
+        }
     }
     *out = rows;
     *n = total;
     return VG_OK;
+}
+
+/* The table's rows sorted by (partition, series, time, arrival): the order of the
+ * files and of the rows in each. */
+static int sort_rows(snap *s, const int64_t *parts, uint32_t nparts, srow **rows, size_t *nrows)
+{
+    uint32_t nseries = 1;
+    int rc = collect_rows(s, parts, nparts, rows, nrows);
+    if (rc == VG_OK)
+        rc = rank_series(*rows, *nrows, s->ch, s->tr, s->ntags, &nseries);
+    if (rc == VG_OK)
+        rc = sort_buckets(rows, *nrows, nparts, nseries);
+    if (rc == VG_OK)
+        sort_times(*rows, *nrows);
+    return rc;
 }
 
 static int prepare_tags(snap *s)
@@ -674,6 +985,8 @@ static void snap_table_free(snap *s)
     vg_free(s->tag_of_col);
     vg_free(s->present);
     tschema_free(&s->ts);
+    vg_arena_free(&s->cols_arena);
+    memset(&s->fc, 0, sizeof s->fc);
     s->tr = NULL;
     s->tag_of_col = NULL;
     s->present = NULL;
@@ -691,19 +1004,27 @@ static int persist_table(snap *s, buffer_chunk **ch, size_t n, vg_err *e)
     }
     s->ch = ch;
     s->nch = n;
+    vg_arena_init(&s->cols_arena, 1 << 16);
     srow *rows = NULL;
     size_t nrows = 0;
+    int64_t *parts = NULL;
+    uint32_t nparts = 0;
     rc = prepare_tags(s);
     if (rc == VG_OK)
-        rc = collect_rows(s, &rows, &nrows);
+        rc = collect_parts(s, &parts, &nparts);
     if (rc == VG_OK)
-        rc = rank_series(rows, nrows, ch, s->tr, s->ntags);
+        rc = sort_rows(s, parts, nparts, &rows, &nrows);
+    /* a batch is a row group (the writer then sees the same slices as with one call
+     * per file), or all the rows when fewer */
+    s->batch = nrows < s->p->cfg.row_group_rows ? nrows : s->p->cfg.row_group_rows;
+    if (rc == VG_OK)
+        rc = define_columns(s, &s->fc, s->batch, &s->cols_arena);
     if (rc != VG_OK) {
         vg_free(rows);
+        vg_free(parts);
         snap_table_free(s);
         return vg_err_set(e, VG_ENOMEM, "out of memory sorting a snapshot");
     }
-    qsort(rows, nrows, sizeof *rows, srow_cmp);
     for (size_t a = 0; rc == VG_OK && a < nrows;) {
         size_t b = a;
         while (b < nrows && rows[b].part == rows[a].part)
@@ -711,10 +1032,11 @@ static int persist_table(snap *s, buffer_chunk **ch, size_t n, vg_err *e)
         catalog_write_lock(s->p->cfg.cat);
         uint64_t id = catalog_file_id_next(s->p->cfg.cat);
         catalog_write_unlock(s->p->cfg.cat);
-        rc = write_partition(s, rows + a, b - a, rows[a].part, id, e);
+        rc = write_partition(s, rows + a, b - a, parts[rows[a].part], id, e);
         a = b;
     }
     vg_free(rows);
+    vg_free(parts);
     snap_table_free(s);
     return rc;
 }

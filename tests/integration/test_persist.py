@@ -4,14 +4,17 @@
 # across files and the buffer merge (later write wins); the WAL segments the files
 # cover are deleted and a restart replays nothing; system.parquet_files lists the
 # files; a small --max-buffer-bytes snapshots by itself.
+import datetime
 import json
 import os
+import random
 import re
 import subprocess
 import time
 
 import pytest
 
+import pq_rows
 import vigil_harness as vh
 
 HOUR = 3600 * 10**9
@@ -326,3 +329,123 @@ def test_corrupt_file_fails_the_query_not_the_server(server):
     # the 00:00 partition is in the first file: unaffected
     rows = q(server, "SELECT count(*) AS n FROM temp WHERE time < '2026-01-01T00:10:00Z'")
     assert rows == [{"n": 10}]
+
+
+# ---- the snapshot's sort and merge, checked row by row in the files ----
+#
+# A model of the snapshot: rows of one (tag set, time) merge field by field, the
+# latest arrival with a value winning; each 10-minute partition is one file whose rows
+# are in (tag set, time) order, tags compared in name order (dev, site), a missing tag
+# first, values in byte order. The files are read back with pq_tool in their own
+# order, so a row out of place or a wrong winner fails, not just a wrong count.
+
+PART_NS = 600 * 10**9
+
+
+def _lp(table, dev, site, fields, t):
+    tags = ",dev=" + dev + ("" if site is None else ",site=" + site)
+    body = []
+    for k in sorted(fields):
+        v = fields[k]
+        body.append("%s=%s" % (k, repr(v) if k == "a" else "%di" % v if k == "b"
+                               else '"%s"' % v))
+    return "%s%s %s %d" % (table, tags, ",".join(body), t)
+
+
+def _write_all(server, table, rows, per_request=10000):
+    for i in range(0, len(rows), per_request):
+        body = "\n".join(_lp(table, *r) for r in rows[i:i + per_request])
+        assert server.write("sortdb", body, precision="ns").status == 204
+
+
+def _expected_files(rows):
+    """{partition start: [row objects in file order]} from rows in arrival order."""
+    merged = {}
+    for dev, site, fields, t in rows:
+        merged.setdefault((dev, site, t), {}).update(fields)  # absent fields keep theirs
+    parts = {}
+    for (dev, site, t), f in merged.items():
+        obj = dict(f, dev=dev, time=t)
+        if site is not None:
+            obj["site"] = site
+        parts.setdefault(t - t % PART_NS, []).append(obj)
+    for objs in parts.values():
+        objs.sort(key=lambda o: (o["dev"], "site" in o, o.get("site", ""), o["time"]))
+        for o in objs:
+            o["time"] = pq_rows.core_timestamp(o["time"])
+    return parts
+
+
+def _files_of(server, table):
+    """{partition start: [row objects]} read from the table's files."""
+    out = {}
+    for f in parquet_files(server):
+        if "/%s-" % table not in f:
+            continue
+        day, hm = f.split("/")[-3:-1]
+        start = int(datetime.datetime.strptime(day + " " + hm, "%Y-%m-%d %H-%M").replace(
+            tzinfo=datetime.timezone.utc).timestamp()) * 10**9
+        assert start not in out, "two files for one partition: %s" % f
+        header, rows = pq_rows.dump(os.path.join(server.data_dir, server.node_id, f))
+        out[start] = pq_rows.as_json_rows(header, rows)
+    return out
+
+
+def _random_fields(rng, k):
+    """One to three of the fields; values tell the row apart."""
+    names = [n for n in ("a", "b", "s") if rng.random() < 0.6] or ["a"]
+    return {n: (k + 0.5 if n == "a" else k if n == "b" else "v%d" % k) for n in names}
+
+
+def _check_table(server, table, rows):
+    want = _expected_files(rows)
+    assert _files_of(server, table) == want
+    got = q(server, "SELECT * FROM %s" % table, db="sortdb")
+    key = lambda o: (o["time"], o["dev"], o.get("site", ""))
+    assert sorted(got, key=key) == sorted((o for objs in want.values() for o in objs), key=key)
+
+
+def test_snapshot_sort_and_merge_match_a_model(server):
+    rng = random.Random(4)
+    series = [("d%d" % d, s) for d in range(3) for s in (None, "s0", "s1")]
+    # "shuffled": 70k rows over 3 partitions, a small key space and arrival in random
+    # order: heavy duplicates with partial fields, every series in every chunk
+    shuffled = []
+    for k in range(70000):
+        dev, site = rng.choice(series)
+        t = BASE + rng.randrange(3 * 600) * 10**9
+        shuffled.append((dev, site, _random_fields(rng, k), t))
+    # "nearly": each series in time order, round robin, with some rows held back and
+    # sent a little later, and some repeated later with fewer fields
+    nearly, held = [], []
+    for step in range(8000):
+        for dev, site in series:
+            k = len(nearly) + len(held)
+            row = (dev, site, {"a": k + 0.5, "b": k, "s": "v%d" % k},
+                   BASE + step * 250 * 10**6)
+            r = rng.random()
+            if r < 0.05:
+                held.append(row)
+            else:
+                nearly.append(row)
+            if r > 0.98:
+                nearly.append((dev, site, {"b": -k}, row[3]))  # a and s stay the earlier
+        if held and rng.random() < 0.3:
+            nearly.extend(held)
+            held = []
+    nearly.extend(held)
+    # "wide": more (partition, series) pairs than rows plus 65536, the two-pass sort:
+    # about 850 of 1,000 series over 100 partitions, 2,000 rows
+    wide = []
+    for k in range(2000):
+        dev = "w%03d" % rng.randrange(1000)
+        t = BASE + rng.randrange(100) * PART_NS + rng.randrange(600) * 10**9
+        wide.append((dev, "s0", {"a": k + 0.5}, t))
+    _write_all(server, "shuffled", shuffled)
+    _write_all(server, "nearly", nearly)
+    _write_all(server, "wide", wide)
+    res = flush(server, "sortdb")
+    assert res["rows_buffered"] == len(shuffled) + len(nearly) + len(wide), res
+    _check_table(server, "shuffled", shuffled)
+    _check_table(server, "nearly", nearly)
+    _check_table(server, "wide", wide)
