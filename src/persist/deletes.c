@@ -267,7 +267,10 @@ int persist_delete_rows(persist *p, const catalog_tombstone *t, persist_delete_r
     if (!p->cfg.delete_rows)
         return vg_err_set(e, VG_EINTERNAL, "row deletes are not wired up");
     catalog_tombstone ts = *t;
-    pthread_mutex_lock(&p->snap_mu); /* no snapshot or compaction is writing files */
+    /* no compaction group is merging (compact_mu) and no snapshot writing (snap_mu):
+     * every file id handed out so far belongs to a file written before the delete */
+    pthread_mutex_lock(&p->compact_mu);
+    pthread_mutex_lock(&p->snap_mu);
     pthread_rwlock_wrlock(&p->view_lock);
     int rc = p->cfg.delete_rows(p->cfg.delete_ctx, &ts, &res->wal_seq, &res->buffered_rows, e);
     if (rc == VG_OK) {
@@ -282,6 +285,7 @@ int persist_delete_rows(persist *p, const catalog_tombstone *t, persist_delete_r
         res->files = files_hidden(p, &ts);
     pthread_rwlock_unlock(&p->view_lock);
     pthread_mutex_unlock(&p->snap_mu);
+    pthread_mutex_unlock(&p->compact_mu);
     if (rc == VG_OK)
         VG_INFO(PERSIST_MOD, "delete %llu (WAL %llu): db %u table %u, time [%lld, %lld], %u tag "
                 "predicate(s): %llu buffered row(s) removed, %llu file(s) hidden from",

@@ -43,6 +43,7 @@ persist_file *pfile_new(persist *p, const catalog_file *cf)
     f->min_time = cf->min_time;
     f->max_time = cf->max_time;
     f->time_col = -1;
+    f->added_mono_ns = vg_mono_ns();
     pthread_mutex_init(&f->open_mu, NULL);
     return f;
 }
@@ -256,6 +257,7 @@ int persist_open(const persist_config *cfg, persist **out, vg_err *e)
         p->cfg.compaction_mem_bytes = 512ull << 20;
     pthread_rwlock_init(&p->view_lock, NULL);
     pthread_mutex_init(&p->snap_mu, NULL);
+    pthread_mutex_init(&p->compact_mu, NULL);
     vg_map_init(&p->tables);
     vg_map known;
     vg_map_init(&known);
@@ -278,6 +280,7 @@ void persist_close(persist *p)
     free_tables(p);
     pthread_rwlock_destroy(&p->view_lock);
     pthread_mutex_destroy(&p->snap_mu);
+    pthread_mutex_destroy(&p->compact_mu);
     vg_free(p);
 }
 

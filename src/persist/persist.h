@@ -55,7 +55,10 @@ typedef struct persist_config {
     uint32_t row_group_rows; /* 0 = 131072 */
     uint64_t compaction_max_file_bytes; /* 0 = 100 MiB */
     uint32_t compaction_min_files;      /* an open day's files merged from this many; 0 = 10 */
-    uint64_t compaction_mem_bytes;      /* rows one merge may decode; 0 = 512 MiB */
+    uint64_t compaction_mem_bytes;      /* one row group of each input of a merge,
+                                           decoded, fits in this; 0 = 512 MiB */
+    int64_t compaction_cold_ns;         /* a closed day waits this long after its last
+                                           new file (background runs) */
 } persist_config;
 
 /* Loads the file list from the catalog and deletes files the catalog does not know
@@ -76,16 +79,26 @@ typedef struct persist_result {
  * one already running and then takes its own. */
 int persist_snapshot(persist *p, persist_result *res, vg_err *e);
 
-/* Merges the files of each (table, day) that is due: closed and holding two or more
- * files, or holding compaction_min_files (compact.c). Serialised with snapshots. */
+/* Compaction (compact.c, src/persist/README.md): merges the files of each (table,
+ * day) that is due, group by group, with a streaming merge. persist_compact runs now
+ * (POST /api/v3/compact): a closed day with two files or more is due at once.
+ * persist_compact_due is the background run: a closed day also waits until no file
+ * of it was added for compaction_cold_ns; a day with compaction_min_files files is
+ * due either way. Snapshots never wait for compaction (a merge waits for a running
+ * snapshot before it starts); row deletes wait for the group being merged. */
 typedef struct persist_compact_result {
-    uint64_t runs;
+    uint64_t runs; /* groups merged */
     uint64_t files_in;
     uint64_t files_out;
     uint64_t bytes_in;
     uint64_t bytes_out;
+    uint64_t rows; /* written */
 } persist_compact_result;
 int persist_compact(persist *p, int64_t now_ns, persist_compact_result *res, vg_err *e);
+int persist_compact_due(persist *p, int64_t now_ns, persist_compact_result *res, vg_err *e);
+/* Makes a running compaction return after its current group, and later ones at once
+ * (shutdown). */
+void persist_compact_stop(persist *p);
 
 /* Removes every file whose rows are all older than its database's retention period
  * (catalog commit first, then the file list; the object itself is deleted once no

@@ -4,7 +4,9 @@
  * persist.c owns the module's state: the live files of every table (refcounted
  * handles), the view lock, start-up clean-up, views and loading row groups.
  * snapshot.c owns taking a snapshot: seal, sort and merge, write, commit, publish.
- * compact.c owns compaction, deletes.c row deletes (tombstones) and hard deletes.
+ * compact.c owns compaction (when, which files, the swap), merge.c its streaming
+ * merge of a group of files into one; deletes.c row deletes (tombstones) and hard
+ * deletes.
  */
 #ifndef VIGIL_PERSIST_INT_H
 #define VIGIL_PERSIST_INT_H
@@ -32,6 +34,7 @@ struct persist_file {
     int64_t min_time;
     int64_t max_time;
     bool removed; /* out of the catalog: the object goes when the last reader does */
+    int64_t added_mono_ns; /* when this process first listed it (compaction's "cold") */
 
     pthread_mutex_t open_mu;
     bool opened;
@@ -53,6 +56,11 @@ struct persist {
     persist_config cfg;
     pthread_rwlock_t view_lock; /* the table lists, and the swap chunks -> files */
     pthread_mutex_t snap_mu;    /* one snapshot at a time */
+    /* One compaction group at a time, and none while a row delete commits (deletes
+     * take it before snap_mu): a group's outputs never miss a delete made while it
+     * was being merged. Snapshots do not take it, so they never wait for a merge. */
+    pthread_mutex_t compact_mu;
+    bool compact_stop; /* atomic: persist_compact_stop, checked between groups */
     vg_map tables;              /* "db_id/table_id" -> ptable* */
     uint64_t snapshots;         /* atomic */
     int64_t last_snapshot_ns;
@@ -83,6 +91,26 @@ uint64_t snap_rows(const snap *s);
 uint64_t snap_bytes(const snap *s);
 /* delete_files: also delete the objects written (the work is abandoned). */
 void snap_free(snap *s, bool delete_files);
+
+/* merge.c: one compaction group's files in[0..n) (later-wins order: a later input's
+ * values win) merged by a streaming k-way merge into one new file of `order`, put in
+ * the store but not yet in the catalog. */
+typedef struct pmerge_result {
+    catalog_file cf; /* the output; cf.path NULL when no row was left (or on error) */
+    uint64_t rows_in;         /* rows read, after deletes */
+    uint64_t rows_out;        /* rows written */
+    uint64_t row_groups;      /* input row groups decoded */
+    uint64_t series_runs;     /* runs of one series in one input, over all inputs */
+    uint64_t rows_in_bulk;    /* rows copied run by run (runs disjoint in time) */
+    uint64_t rows_one_by_one; /* rows merged by time (overlapping runs) */
+    uint64_t rows_merged;     /* of those, rows merged into an earlier one (duplicates) */
+    bool unsorted;   /* an input is out of (tag set, time) order: nothing written */
+    bool table_gone; /* the table was deleted meanwhile: nothing written */
+} pmerge_result;
+int pmerge_files(persist *p, persist_file **in, size_t n, const persist_tombs *tombs,
+                 int64_t start, uint64_t order, pmerge_result *res, vg_err *e);
+/* Frees the result's output description; delete_object also deletes the output. */
+void pmerge_result_free(persist *p, pmerge_result *res, bool delete_object);
 
 /* deletes.c: the tombstones of one table with an id above min_file_id (so hiding rows
  * of some file at or above it) and meeting [tmin, tmax], copied; *out = NULL when

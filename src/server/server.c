@@ -33,6 +33,7 @@
 #include <string.h>
 #include <stddef.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +64,7 @@ typedef struct server_config {
     const char *compaction_min_files;
     const char *compaction_interval;
     const char *compaction_mem_bytes;
+    const char *compaction_cold_after;
     const char *hard_delete_default_duration;
     const char *plugin_dir;
     const char *plugin_timeout;
@@ -108,15 +110,20 @@ static const flag_def flags[] = {
      OFF(compaction_max_file_bytes),
      "Compaction merges a day's Parquet files of a table into files of about this size"},
     {"--compaction-min-files", "VIGIL_COMPACTION_MIN_FILES", "10", OFF(compaction_min_files),
-     "A day still open is compacted once it has this many files (a closed day as soon "
-     "as it has two)"},
+     "A day is compacted once it has this many files, even while it still receives "
+     "new ones (a closed day with two or more once it is cold: --compaction-cold-after)"},
+    {"--compaction-cold-after", "VIGIL_COMPACTION_COLD_AFTER", "30s", OFF(compaction_cold_after),
+     "Background compaction merges a closed day's files once the day has received no new "
+     "file for this long, so a day still filling is not rewritten after every snapshot "
+     "(POST /api/v3/compact does not wait)"},
     {"--compaction-mem-bytes", "VIGIL_COMPACTION_MEM_BYTES", "512M", OFF(compaction_mem_bytes),
-     "Memory one compaction merge may use for decoded rows: a day's files are merged in "
-     "groups that fit (files come out smaller than --compaction-max-file-bytes when this "
-     "binds first)"},
+     "Memory of one compaction merge: it streams its input files, holding one decoded row "
+     "group of each, so a day's files are merged in groups whose row groups fit (files "
+     "come out smaller than --compaction-max-file-bytes when this binds first)"},
     {"--compaction-interval", "VIGIL_COMPACTION_INTERVAL", "10s", OFF(compaction_interval),
-     "How often background compaction looks for days to merge, besides after each "
-     "snapshot (0 = never in the background; POST /api/v3/compact still works)"},
+     "How often background compaction (a thread of its own, at a lower CPU priority than "
+     "ingest and snapshots) looks for days to merge, besides after each snapshot (0 = "
+     "never in the background; POST /api/v3/compact still works)"},
     {"--hard-delete-default-duration", "VIGIL_HARD_DELETE_DEFAULT_DURATION", "72h",
      OFF(hard_delete_default_duration),
      "How long after a delete (hard_delete_at=default, the default) the files of a deleted "
@@ -312,8 +319,12 @@ typedef struct server {
     uint32_t compaction_min_files;
     size_t compaction_mem_bytes;
     int64_t compaction_interval_ns;
+    int64_t compaction_cold_ns;
     int64_t hard_delete_default_ns;
     int64_t last_compaction_ns;
+    uint64_t snapshots_done; /* atomic: the compaction thread looks after each one */
+    pthread_t compactor;
+    bool compactor_started;
     int64_t last_partition; /* gen1 partition of the clock at the last snapshot */
     pthread_t persister;
     bool persister_started;
@@ -383,6 +394,10 @@ static void stop_ticker(server *s)
     pthread_join(s->ticker, NULL);
     if (s->persister_started)
         pthread_join(s->persister, NULL);
+    if (s->compactor_started) {
+        persist_compact_stop(s->persist); /* returns after the group it is merging */
+        pthread_join(s->compactor, NULL);
+    }
     pthread_mutex_destroy(&s->tick_lock);
     pthread_cond_destroy(&s->tick_cond);
 }
@@ -423,26 +438,52 @@ static void *persister_main(void *arg)
             if (persist_purge(s->persist, vg_now_ns(), NULL, &e) != VG_OK)
                 VG_WARN("server", "clean-up of deleted data failed: %s", e.msg);
         }
-        int64_t now_mono = vg_mono_ns();
-        bool compact = s->compaction_interval_ns > 0 &&
-                       now_mono - s->last_compaction_ns >= s->compaction_interval_ns;
         if (snapshot_due(s)) {
             int64_t part = vg_now_ns() / s->gen1_ns;
             vg_err e;
             vg_err_clear(&e);
             if (persist_snapshot(s->persist, NULL, &e) == VG_OK) {
                 s->last_partition = part;
-                compact = s->compaction_interval_ns > 0;
+                __atomic_add_fetch(&s->snapshots_done, 1, __ATOMIC_RELAXED);
             } else {
                 vg_sleep_ns(VG_NS_PER_SEC); /* logged by persist; retry a little later */
             }
         }
-        if (compact) {
-            s->last_compaction_ns = now_mono;
-            vg_err e;
-            vg_err_clear(&e);
-            persist_compact(s->persist, vg_now_ns(), NULL, &e); /* logs its own failure */
-        }
+    }
+    return NULL;
+}
+
+/* ---- compaction in the background ---- */
+
+/* The compaction thread's nice value: under CPU contention ingest and snapshots (nice
+ * 0) get about three times its share, so a merge never holds back the writers or the
+ * snapshot that bounds the buffer; an idle CPU still runs it at full speed. */
+#define COMPACTION_NICE 5
+
+static void lower_thread_priority(void)
+{
+    /* Linux: setpriority on a thread id affects that thread only */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), COMPACTION_NICE) != 0)
+        VG_WARN("server", "cannot lower the compaction thread's priority: %s", strerror(errno));
+}
+
+/* Every --compaction-interval, and after each snapshot, merges the days that are due
+ * (persist_compact_due: cold closed days, days with --compaction-min-files files). */
+static void *compactor_main(void *arg)
+{
+    server *s = arg;
+    lower_thread_priority();
+    uint64_t seen = 0;
+    while (next_tick(s)) {
+        uint64_t done = __atomic_load_n(&s->snapshots_done, __ATOMIC_RELAXED);
+        int64_t now_mono = vg_mono_ns();
+        if (done == seen && now_mono - s->last_compaction_ns < s->compaction_interval_ns)
+            continue;
+        seen = done;
+        s->last_compaction_ns = now_mono;
+        vg_err e;
+        vg_err_clear(&e);
+        persist_compact_due(s->persist, vg_now_ns(), NULL, &e); /* logs its own failure */
     }
     return NULL;
 }
@@ -454,6 +495,11 @@ static int start_persister(server *s, vg_err *e)
     if (pthread_create(&s->persister, NULL, persister_main, s) != 0)
         return vg_err_set(e, VG_EIO, "cannot start the snapshot thread");
     s->persister_started = true;
+    if (s->compaction_interval_ns <= 0)
+        return VG_OK;
+    if (pthread_create(&s->compactor, NULL, compactor_main, s) != 0)
+        return vg_err_set(e, VG_EIO, "cannot start the compaction thread");
+    s->compactor_started = true;
     return VG_OK;
 }
 
@@ -479,7 +525,8 @@ static int open_persist(server *s, vg_err *e)
                          .row_group_rows = s->row_group_rows,
                          .compaction_max_file_bytes = s->compaction_max_file_bytes,
                          .compaction_min_files = s->compaction_min_files,
-                         .compaction_mem_bytes = s->compaction_mem_bytes};
+                         .compaction_mem_bytes = s->compaction_mem_bytes,
+                         .compaction_cold_ns = s->compaction_cold_ns};
     return persist_open(&pc, &s->persist, e);
 }
 
@@ -768,6 +815,11 @@ static int check_persist_config(server *s)
     if (vg_parse_duration(c->compaction_interval, strlen(c->compaction_interval),
                           &s->compaction_interval_ns, &e)) {
         fprintf(stderr, "error: --compaction-interval: %s\n", e.msg);
+        return -1;
+    }
+    if (vg_parse_duration(c->compaction_cold_after, strlen(c->compaction_cold_after),
+                          &s->compaction_cold_ns, &e)) {
+        fprintf(stderr, "error: --compaction-cold-after: %s\n", e.msg);
         return -1;
     }
     if (vg_parse_duration(c->hard_delete_default_duration,

@@ -263,10 +263,11 @@ def test_compaction_splits_by_size_and_days(server_factory):
     sizes = [f["size_bytes"] for f in q(s, "SELECT size_bytes FROM system.parquet_files")]
     assert len(sizes) == 6
     before = q(s, "SELECT * FROM d ORDER BY time")
-    # a size cap of about one and a half files: each day's first two files make one
-    # group, the third stays alone (a group of one file is not rewritten)
+    # a size cap of two and a half files: each day's first two files make one group,
+    # the third would pass the cap and stays alone (a group of one file is not
+    # rewritten)
     s.restart(extra_args=["--compaction-interval", "0", "--compaction-max-file-bytes",
-                          str(max(sizes) * 3 // 2)])
+                          str(max(sizes) * 5 // 2)])
     res = compact(s)
     assert res["compactions"] == 2 and res["files_in"] == 4 and res["files_out"] == 2, res
     assert q(s, "SELECT * FROM d ORDER BY time") == before
@@ -277,6 +278,212 @@ def test_compaction_splits_by_size_and_days(server_factory):
     assert q(s, "SELECT count(*) AS c FROM system.parquet_files") == [{"c": 2}]
     assert compact(s)["compactions"] == 0
     assert q(s, "SELECT * FROM d ORDER BY time") == before
+
+
+# ---- the streaming merge: exact results against a model ----
+
+MIN = 60 * 10**9
+
+
+def lp_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return "%di" % v
+    if isinstance(v, float):
+        return repr(v)
+    return '"%s"' % v
+
+
+def lp_line(table, tags, fields, t):
+    tag_part = "".join(",%s=%s" % (k, v) for k, v in sorted(tags.items()) if v is not None)
+    field_part = ",".join("%s=%s" % (k, lp_value(v)) for k, v in sorted(fields.items()))
+    return "%s%s %s %d" % (table, tag_part, field_part, t)
+
+
+class Model:
+    """What a reader must see: per (tag set, time) the fields of every write merged in
+    write order, a later value winning and a missing field keeping the earlier one;
+    deletes drop the rows they match at the time they are made."""
+
+    FIELDS = ("ok", "n", "s", "v")
+
+    def __init__(self):
+        self.rows = {}
+
+    def write(self, tags, fields, t):
+        key = (tags.get("host"), tags.get("zone"), t)
+        self.rows.setdefault(key, {}).update(fields)
+
+    def delete(self, host, t0, t1):
+        for key in [k for k in self.rows if k[0] == host and t0 <= k[2] <= t1]:
+            del self.rows[key]
+
+    def expect(self):
+        return sorted(((h, z, t) + tuple(f.get(c) for c in self.FIELDS)
+                       for (h, z, t), f in self.rows.items()), key=row_key)
+
+
+def row_key(r):
+    # None sorts first, as in Vigil's files (a NULL tag first)
+    return tuple((x is not None, x) for x in r)
+
+
+def exact_rows(server):
+    """Every row, time as integer nanoseconds, sorted like Model.expect."""
+    got = q(server, "SELECT host, zone, CAST(time AS BIGINT) AS t, ok, n, s, v FROM m")
+    return sorted(((r.get("host"), r.get("zone"), r["t"], r.get("ok"), r.get("n"), r.get("s"),
+                    r.get("v")) for r in got), key=row_key)
+
+
+def file_rows(server, path):
+    """The rows of one of our Parquet files, in file order, via pq_tool."""
+    header, rows = pq_rows.dump(os.path.join(server.data_dir, server.node_id, path))
+    return header["columns"], rows
+
+
+def check_sorted_and_unique(columns, rows):
+    tags = sorted(c for c in columns if c in ("host", "zone"))
+    ti = columns.index("time")
+    keys = [tuple((r[columns.index(c)] is not None, r[columns.index(c)]) for c in tags) +
+            (int(r[ti]),) for r in rows]
+    assert keys == sorted(keys), "rows not sorted by (tag set, time)"
+    assert len(set(keys)) == len(keys), "a (tag set, time) appears twice"
+
+
+def random_writes(server, model, rnd, snapshots, rows_per_snapshot, times, zone_from):
+    """Snapshot after snapshot into one closed day: repeated (tag set, time)s within
+    and across files, fields missing at random (NULLs), rows without a tag, tag values
+    (so file dictionaries) differing per snapshot, and a tag column (zone) that only
+    later files hold."""
+    for snap_no in range(snapshots):
+        hosts = rnd.sample(["h0", "h1", "h2", "h3", "h4", "h10", None], 4)
+        zones = [None] if snap_no < zone_from else [None, "z0", "z1", "zz"]
+        lines = []
+        for _ in range(rows_per_snapshot):
+            tags = {"host": rnd.choice(hosts), "zone": rnd.choice(zones)}
+            if tags["host"] is None and tags["zone"] is None:
+                tags["host"] = "h0"
+            fields = {}
+            while not fields:
+                for f in Model.FIELDS:
+                    if rnd.random() < 0.6:
+                        fields[f] = {"ok": lambda: rnd.random() < 0.5,
+                                     "n": lambda: rnd.randint(-1000, 1000),
+                                     "s": lambda: "s%d" % rnd.randint(0, 50),
+                                     "v": lambda: rnd.randint(-400, 400) / 4.0}[f]()
+            t = BASE + rnd.choice(times)
+            lines.append(lp_line("m", tags, fields, t))
+            model.write(tags, fields, t)
+        assert server.write("plant", "\n".join(lines), precision="ns").status == 204
+        flush(server)
+
+
+def test_streaming_compaction_keeps_exact_rows(server):
+    rnd = random.Random(4)
+    model = Model()
+    # 3 hours of times: 18 ten-minute partitions, some files overlapping others
+    times = [i * 7 * MIN + (i % 5) for i in range(26)]
+    random_writes(server, model, rnd, snapshots=8, rows_per_snapshot=60, times=times,
+                  zone_from=3)
+    # a delete (tombstone) of part of one host's rows, then more writes, some of
+    # them back into the deleted range (written after it: they stay)
+    t0, t1 = BASE + 30 * MIN, BASE + 120 * MIN
+    r = server.request("GET", "/api/v3/query_sql?db=plant&q=%s" % vh_quote(
+        "DELETE FROM m WHERE host = 'h1' AND time >= %d AND time <= %d" % (t0, t1)))
+    assert r.status == 200, r
+    model.delete("h1", t0, t1)
+    random_writes(server, model, rnd, snapshots=6, rows_per_snapshot=60, times=times,
+                  zone_from=0)
+    nfiles = len(parquet_files(server))
+    assert nfiles > 20
+    want = model.expect()
+    assert exact_rows(server) == want
+    res = compact(server)
+    assert res["files_in"] == nfiles and res["files_out"] == 1, res
+    assert exact_rows(server) == want
+    (path,) = [f["path"] for f in q(server, "SELECT path FROM system.parquet_files")]
+    columns, rows = file_rows(server, path)
+    assert len(rows) == len(want)
+    check_sorted_and_unique(columns, rows)
+    assert [c for c in columns if c in ("host", "zone", "time")] == ["host", "zone", "time"]
+    assert compact(server)["compactions"] == 0
+    server.restart()
+    assert exact_rows(server) == want
+
+
+def test_streaming_compaction_across_row_groups(server_factory):
+    """Inputs of many small row groups: a series' run goes on from one row group into
+    the next while other inputs hold rows of the same series in between."""
+    s = server_factory(extra_args=["--compaction-interval", "0", "--parquet-row-group-rows",
+                                   "7"])
+    rnd = random.Random(11)
+    model = Model()
+    times = [i * 3 * MIN for i in range(40)]
+    random_writes(s, model, rnd, snapshots=5, rows_per_snapshot=80, times=times, zone_from=2)
+    want = model.expect()
+    assert exact_rows(s) == want
+    res = compact(s)
+    assert res["files_out"] == 1, res
+    assert exact_rows(s) == want
+    (path,) = [f["path"] for f in q(s, "SELECT path FROM system.parquet_files")]
+    columns, rows = file_rows(s, path)
+    check_sorted_and_unique(columns, rows)
+
+
+def test_compaction_outputs_stay_under_max_bytes(server_factory):
+    s = server_factory(extra_args=["--compaction-interval", "0"])
+    rnd = random.Random(7)
+    model = Model()
+    times = [i * 5 * MIN for i in range(100)]  # about 8 hours: 48 partitions
+    random_writes(s, model, rnd, snapshots=3, rows_per_snapshot=200, times=times, zone_from=0)
+    sizes = [f["size_bytes"] for f in q(s, "SELECT size_bytes FROM system.parquet_files")]
+    cap = sum(sizes) // 4
+    want = model.expect()
+    s.restart(extra_args=["--compaction-interval", "0", "--compaction-max-file-bytes", str(cap)])
+    res = compact(s)
+    assert res["files_out"] >= 4, res
+    assert exact_rows(s) == want
+    files = q(s, "SELECT path, size_bytes, min_time, max_time FROM system.parquet_files")
+    for f in files:
+        assert f["size_bytes"] <= cap, (f, cap)
+    spans = sorted((f["min_time"], f["max_time"]) for f in files)
+    for a, b in zip(spans, spans[1:]):
+        assert a[1] < b[0], "outputs overlap in time: %s %s" % (a, b)
+    for f in files:
+        check_sorted_and_unique(*file_rows(s, f["path"]))
+
+
+def test_background_compaction_waits_for_a_cold_day(server_factory):
+    s = server_factory(extra_args=["--compaction-interval", "1s",
+                                   "--compaction-cold-after", "4s"])
+    for k in range(2):
+        assert s.write("plant", "c v=%d %d" % (k, BASE + k), precision="ns").status == 204
+        flush(s)
+    t0 = time.monotonic()
+    # the day is closed but was just written to: not merged yet
+    time.sleep(2)
+    if time.monotonic() - t0 < 3.5:
+        assert len(parquet_files(s)) == 2
+    deadline = time.monotonic() + 20
+    while len(parquet_files(s)) != 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(parquet_files(s)) == 1
+    assert "compaction: db 0 table 0: 2 file(s)" in s.stderr_text()
+    assert q(s, "SELECT v FROM c ORDER BY time") == [{"v": 0.0}, {"v": 1.0}]
+
+
+def test_background_compaction_takes_a_day_with_min_files_at_once(server_factory):
+    s = server_factory(extra_args=["--compaction-interval", "1s", "--compaction-cold-after",
+                                   "1h", "--compaction-min-files", "3"])
+    for k in range(3):
+        assert s.write("plant", "c v=%d %d" % (k, BASE + k), precision="ns").status == 204
+        flush(s)
+    deadline = time.monotonic() + 20
+    while len(parquet_files(s)) != 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(parquet_files(s)) == 1
+    assert q(s, "SELECT count(*) AS c FROM c") == [{"c": 3}]
 
 
 def test_snapshot_rolls_the_wal_so_persisted_segments_go(server):
