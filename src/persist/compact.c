@@ -12,11 +12,12 @@
  *
  * A day's files are clustered by overlapping time ranges, and consecutive clusters
  * packed into groups while the group's files add up to at most
- * --compaction-max-file-bytes (so outputs stay about that size, and an output near it
- * is not rewritten with the next few small files) and one row group of each input
- * decoded fits in --compaction-mem-bytes; the groups never overlap in time. A group of
- * two files or more is merged into one file by the streaming merge (merge.c); a group
- * of one file is left alone, so compaction settles.
+ * --compaction-max-file-bytes (so outputs stay about that size) and one row group of
+ * each input decoded fits in --compaction-mem-bytes; a file of half that size or more
+ * overlapping no other stays a group of its own (an earlier output is not rewritten to
+ * take in a few more files). The groups never overlap in time. A group of two files
+ * or more is merged into one file by the streaming merge (merge.c); a group of one file
+ * is left alone, so compaction settles.
  *
  * A group's merge holds compact_mu (never snap_mu: a snapshot does not wait for a
  * merge, and the merge waits for a running snapshot before it starts). One catalog
@@ -72,7 +73,9 @@ static uint64_t input_mem(const persist *p, const cfile *f, uint32_t ncols)
 
 /* Group starts, over files sorted by min_time: clusters of overlapping files (never
  * split), packed while the group's bytes stay within max_bytes and its inputs' memory
- * within mem_bytes. A cluster over either bound is a group of its own. */
+ * within mem_bytes. A cluster over either bound is a group of its own, and so is a
+ * file of half max_bytes or more that overlaps no other (an earlier output, mostly):
+ * rewriting it to absorb a few more files would cost far more than the files saved. */
 static int plan_groups(const persist *p, const cfile *byt, size_t n, uint32_t ncols,
                        int64_t **starts, size_t *ng)
 {
@@ -92,13 +95,16 @@ static int plan_groups(const persist *p, const cfile *byt, size_t n, uint32_t nc
                 cluster_end = byt[b].max_time;
             b++;
         }
-        bool fits = group_bytes + cbytes <= p->cfg.compaction_max_file_bytes &&
+        uint64_t max = p->cfg.compaction_max_file_bytes;
+        bool large = b - a == 1 && cbytes >= max / 2;
+        bool fits = !large && group_bytes + cbytes <= max &&
                     group_mem + cmem <= p->cfg.compaction_mem_bytes;
         if (k == 0 || !fits) {
             st[k++] = byt[a].min_time;
             group_bytes = group_mem = 0;
         }
-        group_bytes += cbytes;
+        /* a large file alone is a group of its own: nothing joins it either */
+        group_bytes += large ? max + 1 : cbytes;
         group_mem += cmem;
         a = b;
     }

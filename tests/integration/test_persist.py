@@ -272,8 +272,9 @@ def test_compaction_splits_by_size_and_days(server_factory):
     assert res["compactions"] == 2 and res["files_in"] == 4 and res["files_out"] == 2, res
     assert q(s, "SELECT * FROM d ORDER BY time") == before
     assert q(s, "SELECT count(*) AS c FROM system.parquet_files") == [{"c": 4}]
-    # the merged file is still under the cap, so the next run takes the third file
-    # in; then each day is one file and compaction has nothing more to do
+    # the merged file (tiny files: mostly footer) and the third fit under the cap, so
+    # the next run takes the third file in; then each day is one file and compaction
+    # has nothing more to do
     assert compact(s)["files_out"] == 2
     assert q(s, "SELECT count(*) AS c FROM system.parquet_files") == [{"c": 2}]
     assert compact(s)["compactions"] == 0
@@ -452,6 +453,30 @@ def test_compaction_outputs_stay_under_max_bytes(server_factory):
         assert a[1] < b[0], "outputs overlap in time: %s %s" % (a, b)
     for f in files:
         check_sorted_and_unique(*file_rows(s, f["path"]))
+
+
+def test_a_large_output_is_not_rewritten_for_a_few_small_files(server_factory):
+    s = server_factory(extra_args=["--compaction-interval", "0"])
+    rnd = random.Random(3)
+    model = Model()
+    random_writes(s, model, rnd, snapshots=2, rows_per_snapshot=300,
+                  times=[i * 5 * MIN for i in range(60)], zone_from=0)
+    assert compact(s)["files_out"] == 1
+    (big,) = q(s, "SELECT path, size_bytes FROM system.parquet_files")
+    # a cap the large file fills more than half of, with room for the small ones
+    s.restart(extra_args=["--compaction-interval", "0", "--compaction-max-file-bytes",
+                          str(big["size_bytes"] * 3 // 2)])
+    for k in range(3):  # three small files late in the same day
+        tags, fields, t = {"host": "h0"}, {"v": float(k)}, BASE + (20 + k) * 3600 * 10**9
+        assert s.write("plant", lp_line("m", tags, fields, t), precision="ns").status == 204
+        model.write(tags, fields, t)
+        flush(s)
+    res = compact(s)
+    assert (res["files_in"], res["files_out"]) == (3, 1), res
+    paths = [f["path"] for f in q(s, "SELECT path FROM system.parquet_files")]
+    assert big["path"] in paths and len(paths) == 2
+    assert exact_rows(s) == model.expect()
+    assert compact(s)["compactions"] == 0
 
 
 def test_background_compaction_waits_for_a_cold_day(server_factory):
