@@ -56,14 +56,14 @@ struct persist {
     persist_config cfg;
     pthread_rwlock_t view_lock; /* the table lists, and the swap chunks -> files */
     pthread_mutex_t snap_mu;    /* one snapshot at a time */
-    /* One compaction group at a time, and none while a row delete commits (deletes
-     * take it before snap_mu): a group's outputs never miss a delete made while it
-     * was being merged. Snapshots do not take it, so they never wait for a merge. */
-    pthread_mutex_t compact_mu;
-    bool compact_stop; /* atomic: persist_compact_stop, checked between groups */
     vg_map tables;              /* "db_id/table_id" -> ptable* */
     uint64_t snapshots;         /* atomic */
     int64_t last_snapshot_ns;
+    /* One compaction group at a time, and none while a row delete commits (deletes
+     * take it before snap_mu): a group's output never misses a delete made while it
+     * was being merged. Snapshots do not take it, so they never wait for a merge. */
+    pthread_mutex_t compact_mu;
+    bool compact_stop; /* atomic: persist_compact_stop, checked between groups */
 };
 
 /* persist.c */
