@@ -4,7 +4,7 @@
  * Every file Vigil writes is sorted by (tag set, time) and holds each (tag set, time)
  * once, so a group's output is a k-way merge of its inputs and never needs the group
  * decoded whole: each input holds one decoded row group at a time, and merged rows go
- * to the Parquet writer in small batches. Memory is about (inputs x one row group)
+ * to the Parquet writer a row group at a time. Memory is about (inputs x one row group)
  * plus the writer's row group, instead of the whole group decoded and sorted.
  *
  * The merge goes series by series. A heap orders the inputs by the tag set of their
@@ -33,9 +33,12 @@
 #include <string.h>
 #include <time.h>
 
-/* Output rows handed to the Parquet writer at a time (it stages them into its own
- * row group, so this only bounds the batch's own arrays). */
-#define BATCH_ROWS 16384u
+/* Output rows are handed to the Parquet writer a row group at a time: the writer cuts
+ * a page when its staged bytes pass the page size, so rows given in smaller batches
+ * would end a row group's values in a second, small page (a few percent larger files
+ * than the snapshot's sort-and-merge writes). Row groups larger than this are given in
+ * batches of this size, which only bounds the batch's arrays. */
+#define MAX_BATCH_ROWS (1u << 20)
 
 /* ---- the table, copied under the catalog lock ---- */
 
@@ -104,7 +107,7 @@ typedef struct ocol {
     uint32_t col; /* catalog column id */
     catalog_type type;
     bool all_valid;
-    uint8_t *valid; /* BATCH_ROWS bits */
+    uint8_t *valid; /* batch_cap bits */
     void *vals;     /* 8-byte numbers, bool bytes, tag ids or vg_str */
     /* tags: this batch's dictionary */
     vg_str *dict;
@@ -126,7 +129,8 @@ typedef struct merger {
     uint32_t *tag_cols; /* catalog ids of the output's tag columns, in name order */
     ocol *oc;           /* output columns: tags, fields, time (the snapshot's layout) */
     uint32_t noc;
-    uint32_t n;        /* rows in the batch */
+    uint32_t n;         /* rows in the batch */
+    uint32_t batch_cap; /* a row group's rows, at most MAX_BATCH_ROWS */
     uint64_t batch_no; /* bumped at each flush: tag ids cached per batch */
     vg_arena strs;     /* the batch's string bytes and tag dictionary values */
     /* the current series: its key row, and its tag ids in the batch `series_batch` */
@@ -296,7 +300,7 @@ static void batch_reset(merger *m)
 {
     for (uint32_t k = 0; k < m->noc; k++) {
         ocol *o = &m->oc[k];
-        memset(o->valid, 0, BATCH_ROWS / 8);
+        memset(o->valid, 0, ((size_t)m->batch_cap + 7) / 8);
         o->all_valid = true;
         if (o->type == CATALOG_TAG) {
             vg_map_free(&o->index);
@@ -448,12 +452,12 @@ static int copy_rows(merger *m, const buffer_chunk *c, uint32_t a, uint32_t n)
 static int emit_range(merger *m, const buffer_chunk *c, uint32_t a, uint32_t b, vg_err *e)
 {
     while (a < b) {
-        int rc = m->n == BATCH_ROWS ? batch_flush(m, e) : VG_OK;
+        int rc = m->n == m->batch_cap ? batch_flush(m, e) : VG_OK;
         if (rc != VG_OK)
             return rc;
         if (series_ids(m) != VG_OK)
             return vg_err_set(e, VG_ENOMEM, "out of memory compacting");
-        uint32_t take = b - a < BATCH_ROWS - m->n ? b - a : BATCH_ROWS - m->n;
+        uint32_t room = m->batch_cap - m->n, take = b - a < room ? b - a : room;
         if (copy_rows(m, c, a, take) != VG_OK)
             return vg_err_set(e, VG_ENOMEM, "out of memory compacting");
         a += take;
@@ -701,11 +705,11 @@ static int add_ocol(merger *m, uint32_t col)
     ocol *o = &m->oc[m->noc++];
     o->col = col;
     o->type = m->tab.cols[col].type;
-    o->valid = vg_calloc(BATCH_ROWS / 8, 1);
-    o->vals = vg_malloc(BATCH_ROWS * value_width(o->type));
+    o->valid = vg_calloc(((size_t)m->batch_cap + 7) / 8, 1);
+    o->vals = vg_malloc((size_t)m->batch_cap * value_width(o->type));
     vg_map_init(&o->index);
     if (o->type == CATALOG_TAG)
-        o->dict = vg_malloc(BATCH_ROWS * sizeof *o->dict);
+        o->dict = vg_malloc((size_t)m->batch_cap * sizeof *o->dict);
     return o->valid && o->vals && (o->type != CATALOG_TAG || o->dict) ? VG_OK : VG_ENOMEM;
 }
 
@@ -899,6 +903,7 @@ static int merger_init(merger *m, persist *p, persist_file **in, size_t n,
     m->res = res;
     m->min_time = INT64_MAX;
     m->max_time = INT64_MIN;
+    m->batch_cap = p->cfg.row_group_rows < MAX_BATCH_ROWS ? p->cfg.row_group_rows : MAX_BATCH_ROWS;
     vg_arena_init(&m->strs, 1 << 16);
     vg_buf_init(&m->out);
     int rc = mtable_load(p, m->db_id, m->table_id, &m->tab, live, e);
