@@ -674,27 +674,13 @@ static int merge_all(merger *m, vg_err *e)
 
 /* ---- the output's columns ---- */
 
-static parquet_type ptype_of(catalog_type t)
-{
-    switch (t) {
-    case CATALOG_TIME: return PARQUET_TIMESTAMP;
-    case CATALOG_TAG:
-    case CATALOG_STRING: return PARQUET_STRING;
-    case CATALOG_FLOAT: return PARQUET_DOUBLE;
-    case CATALOG_INT: return PARQUET_INT64;
-    case CATALOG_UINT: return PARQUET_UINT64;
-    case CATALOG_BOOL: return PARQUET_BOOL;
-    }
-    return PARQUET_UNSUPPORTED;
-}
-
 /* A column some input holds (by name, with the catalog's type) is in the output, as
  * in a snapshot of the same rows; the others are NULL everywhere and left out. */
 static bool held_by_some_input(const merger *m, const persist_col *c)
 {
     for (uint32_t i = 0; i < m->nin; i++) {
         int k = parquet_find_column(m->in[i].f->pq, c->name);
-        if (k >= 0 && parquet_file_meta(m->in[i].f->pq)->cols[k].type == ptype_of(c->type))
+        if (k >= 0 && parquet_file_meta(m->in[i].f->pq)->cols[k].type == pcol_parquet_type(c->type))
             return true;
     }
     return false;
@@ -747,7 +733,7 @@ static int open_writer(merger *m, vg_err *e)
     parquet_column_def defs[m->noc];
     for (uint32_t k = 0; k < m->noc; k++) {
         const ocol *o = &m->oc[k];
-        defs[k] = (parquet_column_def){m->tab.cols[o->col].name, ptype_of(o->type), o->col != 0,
+        defs[k] = (parquet_column_def){m->tab.cols[o->col].name, pcol_parquet_type(o->type), o->col != 0,
                                        o->type == CATALOG_TAG, 0};
         if (o->col == 0)
             defs[k].name = "time";
@@ -759,41 +745,9 @@ static int open_writer(merger *m, vg_err *e)
 
 /* ---- the output file ---- */
 
-static void path_escape(vg_buf *b, const char *s)
-{
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                     (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' ||
-                     (*c == '.' && c != (const unsigned char *)s);
-        if (plain)
-            vg_buf_putc(b, (char)*c);
-        else
-            vg_buf_printf(b, "%%%02X", *c);
-    }
-}
-
-/* The snapshot's layout (src/persist/README.md): dbs/<db>-<id>/<table>-<id>/
- * <YYYY-MM-DD>/<HH-MM>/<file id>.parquet, the group's start naming the folders. */
 static char *output_path(const merger *m, int64_t start, uint64_t id)
 {
-    vg_buf b;
-    vg_buf_init(&b);
-    vg_buf_puts(&b, "dbs/");
-    path_escape(&b, m->tab.db_name);
-    vg_buf_printf(&b, "-%u/", m->db_id);
-    path_escape(&b, m->tab.table_name);
-    vg_buf_printf(&b, "-%u/", m->table_id);
-    int64_t secs = start / 1000000000LL - (start % 1000000000LL < 0);
-    time_t ts = (time_t)secs;
-    struct tm tm;
-    gmtime_r(&ts, &tm);
-    vg_buf_printf(&b, "%04d-%02d-%02d/%02d-%02d/%010llu.parquet", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, (unsigned long long)id);
-    if (b.oom) {
-        vg_buf_free(&b);
-        return NULL;
-    }
-    return vg_buf_steal(&b);
+    return pfile_object_path(m->tab.db_name, m->db_id, m->tab.table_name, m->table_id, start, id);
 }
 
 /* The catalog's statistics of one output column (strings copied: the writer's go
@@ -803,33 +757,14 @@ static int column_stats(const merger *m, uint32_t k, catalog_col_stats *cs)
     parquet_stats ps;
     parquet_writer_stats(m->w, k, &ps);
     catalog_type t = m->oc[k].type;
-    memset(cs, 0, sizeof *cs);
-    cs->col_id = m->oc[k].col;
-    cs->type = t;
-    cs->null_count = ps.has_null_count ? ps.null_count : 0;
-    if (!ps.has_min_max)
+    pstats_to_catalog(&ps, t, m->oc[k].col, cs);
+    if (!cs->has_minmax || (t != CATALOG_TAG && t != CATALOG_STRING))
         return VG_OK;
-    switch (t) {
-    case CATALOG_TIME:
-    case CATALOG_INT: cs->min.i = ps.min.i64; cs->max.i = ps.max.i64; break;
-    case CATALOG_UINT: cs->min.u = ps.min.u64; cs->max.u = ps.max.u64; break;
-    case CATALOG_FLOAT: cs->min.f = ps.min.f64; cs->max.f = ps.max.f64; break;
-    case CATALOG_BOOL: cs->min.u = ps.min.b; cs->max.u = ps.max.b; break;
-    case CATALOG_TAG:
-    case CATALOG_STRING:
-        /* a truncated or long bound is not exact enough to prune by: none kept */
-        if (!ps.min_exact || !ps.max_exact || ps.min.s.len > CATALOG_STAT_STR_MAX ||
-            ps.max.s.len > CATALOG_STAT_STR_MAX)
-            return VG_OK;
-        cs->smin = vg_strndup(ps.min.s.ptr, ps.min.s.len);
-        cs->smax = vg_strndup(ps.max.s.ptr, ps.max.s.len);
-        cs->smin_len = (uint32_t)ps.min.s.len;
-        cs->smax_len = (uint32_t)ps.max.s.len;
-        if (!cs->smin || !cs->smax)
-            return VG_ENOMEM;
-        break;
-    }
-    cs->has_minmax = true;
+    /* the writer's strings go with it: the catalog entry keeps copies */
+    cs->smin = vg_strndup(ps.min.s.ptr, ps.min.s.len);
+    cs->smax = vg_strndup(ps.max.s.ptr, ps.max.s.len);
+    if (!cs->smin || !cs->smax)
+        return VG_ENOMEM;
     return VG_OK;
 }
 

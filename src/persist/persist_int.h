@@ -91,6 +91,17 @@ uint64_t snap_rows(const snap *s);
 uint64_t snap_bytes(const snap *s);
 /* delete_files: also delete the objects written (the work is abandoned). */
 void snap_free(snap *s, bool delete_files);
+/* The object path of a table's file (snapshot and compaction outputs alike):
+ * dbs/<db>-<id>/<table>-<id>/<YYYY-MM-DD>/<HH-MM>/<id>.parquet, the folders named by
+ * part_start. NULL when out of memory. */
+char *pfile_object_path(const char *db_name, uint32_t db_id, const char *table_name,
+                        uint32_t table_id, int64_t part_start, uint64_t id);
+/* The Parquet type a column of this catalog type is written as. */
+parquet_type pcol_parquet_type(catalog_type t);
+/* A written column chunk's statistics as the catalog records them; string bounds
+ * point into ps (catalog_file_add copies them) and are left out when inexact. */
+void pstats_to_catalog(const parquet_stats *ps, catalog_type t, uint32_t col,
+                       catalog_col_stats *cs);
 
 /* merge.c: one compaction group's files in[0..n) (later-wins order: a later input's
  * values win) merged by a streaming k-way merge into one new file of `order`, put in

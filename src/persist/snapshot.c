@@ -444,24 +444,35 @@ static void path_escape(vg_buf *b, const char *s)
 
 /* dbs/<db>-<id>/<table>-<id>/<YYYY-MM-DD>/<HH-MM>/<file id>.parquet: names for people
  * browsing the directory, ids so a recreated database or table never collides. */
-static char *file_path(const snap *s, int64_t part_start, uint64_t id)
+char *pfile_object_path(const char *db_name, uint32_t db_id, const char *table_name,
+                        uint32_t table_id, int64_t part_start, uint64_t id)
 {
     vg_buf b;
     vg_buf_init(&b);
     vg_buf_puts(&b, "dbs/");
-    path_escape(&b, s->ts.db_name);
-    vg_buf_printf(&b, "-%u/", s->ts.db_id);
-    path_escape(&b, s->ts.table_name);
-    vg_buf_printf(&b, "-%u/", s->ts.table_id);
+    path_escape(&b, db_name);
+    vg_buf_printf(&b, "-%u/", db_id);
+    path_escape(&b, table_name);
+    vg_buf_printf(&b, "-%u/", table_id);
     time_t secs = (time_t)floor_div(part_start, 1000000000LL);
     struct tm tm;
     gmtime_r(&secs, &tm);
     vg_buf_printf(&b, "%04d-%02d-%02d/%02d-%02d/%010llu.parquet", tm.tm_year + 1900, tm.tm_mon + 1,
                   tm.tm_mday, tm.tm_hour, tm.tm_min, (unsigned long long)id);
+    if (b.oom) {
+        vg_buf_free(&b);
+        return NULL;
+    }
     return vg_buf_steal(&b);
 }
 
-static parquet_type ptype_of(catalog_type t)
+static char *file_path(const snap *s, int64_t part_start, uint64_t id)
+{
+    return pfile_object_path(s->ts.db_name, s->ts.db_id, s->ts.table_name, s->ts.table_id,
+                             part_start, id);
+}
+
+parquet_type pcol_parquet_type(catalog_type t)
 {
     switch (t) {
     case CATALOG_TIME: return PARQUET_TIMESTAMP;
@@ -596,8 +607,8 @@ static size_t next_runs(const srow *rows, size_t n, size_t *at, size_t *run_star
     return k;
 }
 
-static void stats_to_catalog(const parquet_stats *ps, catalog_type t, uint32_t col,
-                             catalog_col_stats *cs)
+void pstats_to_catalog(const parquet_stats *ps, catalog_type t, uint32_t col,
+                       catalog_col_stats *cs)
 {
     memset(cs, 0, sizeof *cs);
     cs->col_id = col;
@@ -647,7 +658,7 @@ static int remember_file(snap *s, const catalog_file *cf, const parquet_writer *
         parquet_stats ps;
         parquet_writer_stats(w, k, &ps);
         catalog_col_stats *cs = &sf->cf.stats[sf->cf.nstats++];
-        stats_to_catalog(&ps, fc->cols[k].type, fc->cols[k].col, cs);
+        pstats_to_catalog(&ps, fc->cols[k].type, fc->cols[k].col, cs);
         if (cs->smin) {
             cs->smin = vg_strndup(cs->smin, cs->smin_len);
             cs->smax = vg_strndup(cs->smax, cs->smax_len);
@@ -710,7 +721,7 @@ static int define_columns(const snap *s, file_cols *fc, size_t batch, vg_arena *
             continue;
         fc->cols[fc->n].col = col;
         fc->defs[fc->n++] =
-            (parquet_column_def){s->ts.names[col], ptype_of(s->ts.types[col]), true, false, 0};
+            (parquet_column_def){s->ts.names[col], pcol_parquet_type(s->ts.types[col]), true, false, 0};
     }
     fc->cols[fc->n].col = 0;
     fc->defs[fc->n++] = (parquet_column_def){"time", PARQUET_TIMESTAMP, false, false, 0};
