@@ -104,6 +104,8 @@ int pfile_open(persist_file *f, vg_err *e)
         f->rg_time[g][0] = st->has_min_max ? st->min.i64 : f->min_time;
         f->rg_time[g][1] = st->has_min_max ? st->max.i64 : f->max_time;
     }
+    /* the footer is parsed: its pages need not stay resident (thousands of files) */
+    store_obj_drop_pages(&f->obj, 0, f->obj.len);
     f->opened = true;
 out:
     pthread_mutex_unlock(&f->open_mu);
@@ -254,7 +256,7 @@ int persist_open(const persist_config *cfg, persist **out, vg_err *e)
     if (p->cfg.compaction_min_files == 0)
         p->cfg.compaction_min_files = 10;
     if (p->cfg.compaction_mem_bytes == 0)
-        p->cfg.compaction_mem_bytes = 512ull << 20;
+        p->cfg.compaction_mem_bytes = 256ull << 20;
     pthread_rwlock_init(&p->view_lock, NULL);
     pthread_mutex_init(&p->snap_mu, NULL);
     pthread_mutex_init(&p->compact_mu, NULL);
@@ -534,6 +536,24 @@ static int fill_column(buffer_chunk *c, buffer_column *bc, const parquet_column_
     return VG_OK;
 }
 
+/* The row group's bytes leave the resident set once decoded (store.h). All of them,
+ * once, after every column: the kernel maps pages around each fault ("fault-around"),
+ * so dropping column by column would leave pages of the columns read earlier mapped
+ * again by the reads of later ones. */
+static void drop_row_group_pages(const persist_source *s)
+{
+    const parquet_meta *m = parquet_file_meta(s->file->pq);
+    const parquet_row_group_info *rg = &m->row_groups[s->rg];
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (uint32_t k = 0; k < m->ncols; k++) {
+        const parquet_chunk_info *ci = &rg->chunks[k];
+        lo = ci->offset < lo ? ci->offset : lo;
+        hi = ci->offset + ci->compressed_bytes > hi ? ci->offset + ci->compressed_bytes : hi;
+    }
+    if (lo < hi)
+        store_obj_drop_pages(&s->file->obj, (size_t)lo, (size_t)(hi - lo));
+}
+
 static int load_column(const persist_source *s, buffer_chunk *c, uint32_t id, const char *name,
                        catalog_type type, vg_arena *a, vg_err *e)
 {
@@ -551,8 +571,6 @@ static int load_column(const persist_source *s, buffer_chunk *c, uint32_t id, co
     parquet_dest dst = {bc->v.i64, bc->valid, c->nrows};
     parquet_column_out o;
     int rc = parquet_read_column_into(pq, s->rg, (uint32_t)col, a, fixed ? &dst : NULL, &o, e);
-    const parquet_chunk_info *ci = &parquet_file_meta(pq)->row_groups[s->rg].chunks[col];
-    store_obj_drop_pages(&s->file->obj, (size_t)ci->offset, (size_t)ci->compressed_bytes);
     if (rc != VG_OK) { /* say which file: the reader knows only offsets */
         char msg[sizeof e->msg];
         snprintf(msg, sizeof msg, "%s", e->msg);
@@ -606,6 +624,7 @@ int persist_source_load(const persist_source *s, uint32_t db_id, uint32_t table_
         buffer_chunk_unref(c);
         return rc;
     }
+    drop_row_group_pages(s); /* after the deletes' own reads of the file */
     *out = c;
     return VG_OK;
 }

@@ -56,7 +56,7 @@ typedef struct persist_config {
     uint64_t compaction_max_file_bytes; /* 0 = 100 MiB */
     uint32_t compaction_min_files;      /* an open day's files merged from this many; 0 = 10 */
     uint64_t compaction_mem_bytes;      /* one row group of each input of a merge,
-                                           decoded, fits in this; 0 = 512 MiB */
+                                           decoded, fits in this; 0 = 256 MiB */
     int64_t compaction_cold_ns;         /* a closed day waits this long after its last
                                            new file (background runs) */
 } persist_config;

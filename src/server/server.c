@@ -116,7 +116,7 @@ static const flag_def flags[] = {
      "Background compaction merges a closed day's files once the day has received no new "
      "file for this long, so a day still filling is not rewritten after every snapshot "
      "(POST /api/v3/compact does not wait)"},
-    {"--compaction-mem-bytes", "VIGIL_COMPACTION_MEM_BYTES", "512M", OFF(compaction_mem_bytes),
+    {"--compaction-mem-bytes", "VIGIL_COMPACTION_MEM_BYTES", "256M", OFF(compaction_mem_bytes),
      "Memory of one compaction merge: it streams its input files, holding one decoded row "
      "group of each, so a day's files are merged in groups whose row groups fit (files "
      "come out smaller than --compaction-max-file-bytes when this binds first)"},
