@@ -18,7 +18,7 @@ DURATION=${DURATION:-600}
 MAX_BUFFER=${MAX_BUFFER:-512M}
 # The documented overhead over --max-buffer-bytes (bench/README.md): writers are held
 # back at 1.5x the buffer limit, a compaction merge decodes up to
-# --compaction-mem-bytes (512M, ~1.3x with its output), and the server's base (~150 MB).
+# --compaction-mem-bytes (256M by default, ~1.3x with its output), and the server's base (~150 MB).
 OVERHEAD_MB=${OVERHEAD_MB:-}
 RUNS=${RUNS:-5}
 PY=/usr/bin/python3
