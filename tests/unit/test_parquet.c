@@ -866,6 +866,76 @@ static void test_statistics(void)
     vg_buf_free(&out);
 }
 
+/* parquet_read_column_into: fixed-width values and validity land in the caller's
+ * memory (a column without nulls, whose levels are one run of ones, and one with
+ * nulls); strings and a dst of the wrong row count fall back to the arena, with the
+ * same values either way. */
+static void test_read_into_caller_memory(void)
+{
+    enum { N = 1000 };
+    parquet_column_def defs[] = {{"full", PARQUET_DOUBLE, true, false, 0},
+                                 {"holes", PARQUET_INT64, true, false, 0},
+                                 {"s", PARQUET_STRING, true, false, 0}};
+    static double fv[N];
+    static int64_t iv[N];
+    static vg_str sv[N];
+    static uint8_t hv[(N + 7) / 8];
+    for (uint32_t r = 0; r < N; r++) {
+        fv[r] = r * 0.5;
+        iv[r] = (int64_t)r * 3 - 7;
+        sv[r] = (vg_str){r % 2 ? "odd" : "even", r % 2 ? 3u : 4u};
+        if (r % 5)
+            hv[r >> 3] |= (uint8_t)(1u << (r & 7)); /* every fifth row null */
+    }
+    parquet_column_data data[] = {{.f64 = fv}, {.valid = hv, .i64 = iv}, {.strs = sv}};
+    parquet_schema sc = {defs, 3};
+    vg_buf out;
+    vg_buf_init(&out);
+    parquet_writer *w;
+    vg_err e = {0};
+    CHECK(parquet_writer_open_buf(&w, &out, &sc, NULL, &e) == VG_OK);
+    CHECK(parquet_writer_write(w, data, N, &e) == VG_OK);
+    CHECK(parquet_writer_finish(w, &e) == VG_OK);
+    parquet_writer_free(w);
+    parquet_file *f;
+    CHECK(parquet_open_mem(&f, out.data, out.len, NULL, &e) == VG_OK);
+    vg_arena a;
+    vg_arena_init(&a, 4096);
+    static double fdst[N];
+    static int64_t idst[N];
+    static uint8_t vdst[(N + 7) / 8];
+    parquet_column_out o;
+
+    parquet_dest d0 = {fdst, vdst, N};
+    CHECK(parquet_read_column_into(f, 0, 0, &a, &d0, &o, &e) == VG_OK);
+    CHECK(o.v.f64 == fdst);
+    CHECK(o.valid == NULL && o.null_count == 0);
+    CHECK(fdst[0] == 0.0 && fdst[999] == 499.5);
+
+    memset(vdst, 0, sizeof vdst);
+    parquet_dest d1 = {idst, vdst, N};
+    CHECK(parquet_read_column_into(f, 0, 1, &a, &d1, &o, &e) == VG_OK);
+    CHECK(o.v.i64 == idst && o.valid == vdst);
+    CHECK_INT(o.null_count, N / 5);
+    uint32_t bad = 0;
+    for (uint32_t r = 0; r < N; r++) {
+        bool valid = (vdst[r >> 3] >> (r & 7)) & 1;
+        bad += valid != (r % 5 != 0) || (valid && idst[r] != (int64_t)r * 3 - 7);
+    }
+    CHECK_INT(bad, 0);
+
+    parquet_dest wrong = {idst, vdst, N - 1}; /* not the row group's size: arena */
+    CHECK(parquet_read_column_into(f, 0, 1, &a, &wrong, &o, &e) == VG_OK);
+    CHECK(o.v.i64 != idst && o.v.i64[3] == 2);
+
+    CHECK(parquet_read_column_into(f, 0, 2, &a, &d1, &o, &e) == VG_OK); /* strings */
+    CHECK((void *)o.v.s != (void *)idst);
+    CHECK_MEM(o.v.s[7].ptr, o.v.s[7].len, "odd");
+    vg_arena_free(&a);
+    parquet_close(f);
+    vg_buf_free(&out);
+}
+
 static void test_file_descriptor(void)
 {
     char path[] = "/tmp/vigil-test-parquet-XXXXXX";
@@ -1368,7 +1438,7 @@ static void test_corrupt_every_byte(void)
     }
 }
 
-TEST_MAIN(test_thrift_round_trip, test_thrift_skip, test_thrift_errors, test_bitpack_widths,
+TEST_MAIN(test_thrift_round_trip, test_read_into_caller_memory, test_thrift_skip, test_thrift_errors, test_bitpack_widths,
           test_rle_hybrid, test_delta_binary_packed, test_delta_int32_wraps, test_delta_strings,
           test_byte_stream_split, test_codecs, test_round_trip_encodings, test_round_trip_codecs,
           test_round_trip_edges, test_empty_strings, test_string_inputs, test_double_dictionary,
