@@ -324,14 +324,14 @@ static bool some_input_removed(persist *p, const cfile *in, size_t n)
 
 /* Streaming merge; the sorting fallback for inputs out of order. */
 static int merge_group(persist *p, cfile *in, size_t n, int64_t start, const persist_tombs *tombs,
-                       gout *out, vg_err *e)
+                       bool pace, gout *out, vg_err *e)
 {
     persist_file **files = vg_malloc(n * sizeof *files);
     if (!files)
         return vg_err_set(e, VG_ENOMEM, "out of memory compacting");
     for (size_t i = 0; i < n; i++)
         files[i] = in[i].f;
-    int rc = pmerge_files(p, files, n, tombs, start, in[n - 1].order, &out->pm, e);
+    int rc = pmerge_files(p, files, n, tombs, start, in[n - 1].order, pace, &out->pm, e);
     vg_free(files);
     if (rc != VG_OK && out->pm.unsorted) {
         VG_WARN(PERSIST_MOD, "compaction: db %u table %u: %s; merging %zu file(s) by sorting "
@@ -349,17 +349,19 @@ static void log_group(const cfile *in, size_t n, uint64_t in_bytes, const gout *
     VG_INFO(PERSIST_MOD,
             "compaction: db %u table %u: %zu file(s), %llu bytes -> %zu file(s), %llu bytes, "
             "%llu row(s), %.1f ms (%.1f ms CPU); %s: %llu row group(s) read, %llu series run(s), "
-            "%llu row(s) copied by run, %llu merged by time (%llu duplicate(s))",
+            "%llu row(s) copied by run, %llu merged by time (%llu duplicate(s)); "
+            "%.1f ms paused for queries",
             in[0].f->db_id, in[0].f->table_id, n, (unsigned long long)in_bytes, gout_n(g),
             (unsigned long long)out_bytes, (unsigned long long)rows,
             (double)(vg_mono_ns() - t0) / 1e6, (double)(thread_cpu_ns() - cpu0) / 1e6,
             g->sn ? "sorted whole" : "streamed", (unsigned long long)pm->row_groups,
             (unsigned long long)pm->series_runs, (unsigned long long)pm->rows_in_bulk,
-            (unsigned long long)pm->rows_one_by_one, (unsigned long long)pm->rows_merged);
+            (unsigned long long)pm->rows_one_by_one, (unsigned long long)pm->rows_merged,
+            (double)pm->paused_ns / 1e6);
 }
 
 /* Merges one group (compact_mu held) and swaps the output in. */
-static int compact_group_locked(persist *p, cfile *in, size_t n, int64_t start,
+static int compact_group_locked(persist *p, cfile *in, size_t n, int64_t start, bool pace,
                                 persist_compact_result *res, vg_err *e)
 {
     int64_t t0 = vg_mono_ns(), cpu0 = thread_cpu_ns();
@@ -379,7 +381,7 @@ static int compact_group_locked(persist *p, cfile *in, size_t n, int64_t start,
     gout g = {0};
     int rc = ptombs_load(p, in[0].f->db_id, in[0].f->table_id, min_id, tmin, tmax, &tombs, e);
     if (rc == VG_OK)
-        rc = merge_group(p, in, n, start, tombs, &g, e);
+        rc = merge_group(p, in, n, start, tombs, pace, &g, e);
     ptombs_free(tombs);
     if (rc != VG_OK || (!g.sn && g.pm.table_gone)) {
         gout_free(p, &g, true);
@@ -416,13 +418,13 @@ static int compact_group_locked(persist *p, cfile *in, size_t n, int64_t start,
 
 /* Snapshots come first: a merge starts once a running snapshot is done (it may still
  * overlap the next one, which never waits for it). */
-static int compact_group(persist *p, cfile *in, size_t n, int64_t start,
+static int compact_group(persist *p, cfile *in, size_t n, int64_t start, bool pace,
                          persist_compact_result *res, vg_err *e)
 {
     pthread_mutex_lock(&p->compact_mu);
     pthread_mutex_lock(&p->snap_mu);
     pthread_mutex_unlock(&p->snap_mu);
-    int rc = compact_group_locked(p, in, n, start, res, e);
+    int rc = compact_group_locked(p, in, n, start, pace, res, e);
     pthread_mutex_unlock(&p->compact_mu);
     return rc;
 }
@@ -445,7 +447,7 @@ static bool stopping(persist *p)
  * each merged on its own. A group of one file is left alone, so a compacted day is
  * not rewritten again and again, unless a delete hides rows of it (the rewrite frees
  * their space and retires the delete). */
-static int compact_day(persist *p, cfile *in, size_t n, const persist_tombs *tombs,
+static int compact_day(persist *p, cfile *in, size_t n, const persist_tombs *tombs, bool pace,
                        persist_compact_result *res, vg_err *e)
 {
     int64_t *starts = NULL;
@@ -462,7 +464,7 @@ static int compact_day(persist *p, cfile *in, size_t n, const persist_tombs *tom
         bool touched = b - a == 1 && ptombs_touch(tombs, in[a].f->id, in[a].min_time,
                                                   in[a].max_time);
         if (b - a >= 2 || touched)
-            rc = compact_group(p, in + a, b - a, starts[g], res, e);
+            rc = compact_group(p, in + a, b - a, starts[g], pace, res, e);
         a = b;
     }
     vg_free(starts);
@@ -524,7 +526,7 @@ static int compact_table(persist *p, cfile *files, size_t n, const due_ctx *dc,
         while (b < n && day_of(files[b].min_time) == day)
             b++;
         if (day_due(p, day, files + a, b - a, tombs, dc))
-            rc = compact_day(p, files + a, b - a, tombs, res, e);
+            rc = compact_day(p, files + a, b - a, tombs, !dc->force, res, e);
         a = b;
     }
     ptombs_free(tombs);

@@ -269,7 +269,9 @@ int persist_delete_rows(persist *p, const catalog_tombstone *t, persist_delete_r
     catalog_tombstone ts = *t;
     /* no compaction group is merging (compact_mu) and no snapshot writing (snap_mu):
      * every file id handed out so far belongs to a file written before the delete */
+    __atomic_add_fetch(&p->compact_waiters, 1, __ATOMIC_RELAXED); /* a paced merge hurries */
     pthread_mutex_lock(&p->compact_mu);
+    __atomic_sub_fetch(&p->compact_waiters, 1, __ATOMIC_RELAXED);
     pthread_mutex_lock(&p->snap_mu);
     pthread_rwlock_wrlock(&p->view_lock);
     int rc = p->cfg.delete_rows(p->cfg.delete_ctx, &ts, &res->wal_seq, &res->buffered_rows, e);

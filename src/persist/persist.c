@@ -295,6 +295,7 @@ typedef struct view_int {
     persist_tombs *tombs; /* deletes hiding rows of some of the files, or NULL */
     buffer_chunk **chunks; /* referenced (buffer snapshot) */
     size_t nchunks;
+    bool counted; /* in p->views_open */
 } view_int;
 
 static bool overlaps(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
@@ -418,6 +419,8 @@ int persist_view_open(persist *p, uint32_t db_id, uint32_t table_id, int64_t tmi
         return rc;
     }
     add_chunk_sources(v);
+    v->counted = true;
+    __atomic_add_fetch(&p->views_open, 1, __ATOMIC_RELAXED);
     *out = &v->pub;
     return VG_OK;
 }
@@ -427,6 +430,8 @@ void persist_view_close(persist_view *pv)
     if (!pv)
         return;
     view_int *v = (view_int *)pv;
+    if (v->counted)
+        __atomic_sub_fetch(&v->pub.p_->views_open, 1, __ATOMIC_RELAXED);
     for (uint32_t i = 0; i < v->nfiles; i++)
         pfile_unref(v->files[i]);
     vg_free(v->files);

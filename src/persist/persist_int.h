@@ -64,6 +64,8 @@ struct persist {
      * was being merged. Snapshots do not take it, so they never wait for a merge. */
     pthread_mutex_t compact_mu;
     bool compact_stop; /* atomic: persist_compact_stop, checked between groups */
+    uint32_t views_open;      /* atomic: table views open (queries reading) */
+    uint32_t compact_waiters; /* atomic: row deletes waiting for compact_mu */
 };
 
 /* persist.c */
@@ -115,11 +117,13 @@ typedef struct pmerge_result {
     uint64_t rows_in_bulk;    /* rows copied run by run (runs disjoint in time) */
     uint64_t rows_one_by_one; /* rows merged by time (overlapping runs) */
     uint64_t rows_merged;     /* of those, rows merged into an earlier one (duplicates) */
+    int64_t paused_ns;        /* time spent stepping aside for queries */
     bool unsorted;   /* an input is out of (tag set, time) order: nothing written */
     bool table_gone; /* the table was deleted meanwhile: nothing written */
 } pmerge_result;
+/* pace: background work, which steps aside while queries read (pmerge_pace). */
 int pmerge_files(persist *p, persist_file **in, size_t n, const persist_tombs *tombs,
-                 int64_t start, uint64_t order, pmerge_result *res, vg_err *e);
+                 int64_t start, uint64_t order, bool pace, pmerge_result *res, vg_err *e);
 /* Frees the result's output description; delete_object also deletes the output. */
 void pmerge_result_free(persist *p, pmerge_result *res, bool delete_object);
 

@@ -3,7 +3,8 @@
  *   seal        the server's callback seals the buffer at a WAL record boundary S
  *   per table   rows of the sealed chunks sorted by (time partition, tag set, time,
  *               arrival); runs of one (tag set, time) merged, later write winning
- *               field by field; one Parquet file per partition, put durably
+ *               field by field; one Parquet file per partition (per closed day, or
+ *               a few pieces of it, for a day loaded in bulk), put durably
  *   commit      one catalog commit adds every file and sets persisted = S
  *   publish     under the view lock: the files join their tables, the sealed
  *               chunks leave the buffer
@@ -415,6 +416,7 @@ struct snap {
     const int64_t *starts;
     size_t nstarts;
     uint64_t order;
+    int64_t now_ns; /* snapshots: the clock, which tells closed days */
     buffer_chunk **ch; /* one table's sealed chunks */
     size_t nch;
     tschema ts;
@@ -789,8 +791,8 @@ static int write_rows(snap *s, parquet_writer *w, file_cols *fc, const srow *row
     return rc;
 }
 
-/* Writes one partition's rows (sorted) as one file. */
-static int write_partition(snap *s, const srow *rows, size_t n, int64_t part, uint64_t file_id,
+/* Writes one file's rows (sorted); `start` names its folder. */
+static int write_partition(snap *s, const srow *rows, size_t n, int64_t start, uint64_t file_id,
                            vg_err *e)
 {
     persist *p = s->p;
@@ -798,7 +800,6 @@ static int write_partition(snap *s, const srow *rows, size_t n, int64_t part, ui
     vg_buf out;
     vg_buf_init(&out);
     parquet_writer *w = NULL;
-    int64_t start = s->starts ? s->starts[part] : part * p->cfg.gen1_ns;
     char *path = file_path(s, start, file_id);
     int rc = path ? VG_OK : vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
     parquet_schema schema = {fc->defs, fc->n};
@@ -944,16 +945,106 @@ static int collect_rows(const snap *s, const int64_t *parts, uint32_t nparts, sr
     return VG_OK;
 }
 
-/* The table's rows sorted by (partition, series, time, arrival): the order of the
- * files and of the rows in each. */
-static int sort_rows(snap *s, const int64_t *parts, uint32_t nparts, srow **rows, size_t *nrows)
+#define SNAP_DAY_NS (86400LL * 1000000000LL)
+/* A backfilled day's file holds at most this many row groups (~100 MB of ten float
+ * fields, compaction's default size cap); more rows are split into even pieces. */
+#define SNAP_DAY_PIECE_ROW_GROUPS 32
+
+/* Whether the snapshot may write the partitions of `day` together: the day is
+ * closed by compaction's rule (the clock is a partition past its end) and the
+ * partitions tile days exactly. */
+static bool day_closed(const snap *s, int64_t day)
 {
-    uint32_t nseries = 1;
+    int64_t g = s->p->cfg.gen1_ns;
+    return SNAP_DAY_NS % g == 0 && s->now_ns - g > (day + 1) * SNAP_DAY_NS;
+}
+
+/* Splits one closed day's partitions parts[a..b) (rows per partition in cnt) into
+ * files: each partition its own file when the day has less than a row group here
+ * (late rows: compaction merges them later), else pieces of consecutive partitions
+ * of about even size. Sets gof[] and the files' starts; returns the next file index. */
+static uint32_t split_day(const snap *s, const int64_t *parts, const size_t *cnt, uint32_t a,
+                          uint32_t b, uint32_t g, uint32_t *gof, int64_t *gstart)
+{
+    int64_t gen1 = s->p->cfg.gen1_ns;
+    size_t total = 0;
+    for (uint32_t i = a; i < b; i++)
+        total += cnt[i];
+    size_t rg = s->p->cfg.row_group_rows, cap = rg * SNAP_DAY_PIECE_ROW_GROUPS;
+    bool together = total >= rg && day_closed(s, floor_div(parts[a] * gen1, SNAP_DAY_NS));
+    size_t pieces = (total + cap - 1) / cap, target = pieces ? (total + pieces - 1) / pieces : 0;
+    size_t acc = 0;
+    for (uint32_t i = a; i < b; i++) {
+        if (i > a && (!together || acc >= target)) {
+            g++;
+            acc = 0;
+        }
+        if (i == a || acc == 0)
+            gstart[g] = parts[i] * gen1;
+        gof[i] = g;
+        acc += cnt[i];
+    }
+    return g + 1;
+}
+
+/* Snapshots: the file of each partition. A closed day with at least a row group of
+ * rows in this snapshot (a historical load, data older than the clock) is written as
+ * one file, or a few even pieces, instead of one file per partition: compaction would
+ * otherwise rewrite every row of it once more, and a piece of half compaction's size
+ * cap or more is left alone by it. Rows' part indexes become file indexes; *nfiles and
+ * the files' start times (the folder names) are returned. */
+static int group_closed_days(snap *s, const int64_t *parts, uint32_t nparts, srow *rows,
+                             size_t nrows, uint32_t *nfiles, int64_t **starts)
+{
+    size_t *cnt = vg_calloc(nparts ? nparts : 1, sizeof *cnt);
+    uint32_t *gof = vg_malloc((nparts ? nparts : 1) * sizeof *gof);
+    int64_t *gstart = vg_malloc((nparts ? nparts : 1) * sizeof *gstart);
+    if (!cnt || !gof || !gstart) {
+        vg_free(cnt);
+        vg_free(gof);
+        vg_free(gstart);
+        return VG_ENOMEM;
+    }
+    for (size_t i = 0; i < nrows; i++)
+        cnt[rows[i].part]++;
+    int64_t gen1 = s->p->cfg.gen1_ns;
+    uint32_t g = 0;
+    for (uint32_t a = 0; a < nparts;) {
+        int64_t day = floor_div(parts[a] * gen1, SNAP_DAY_NS);
+        uint32_t b = a + 1;
+        while (b < nparts && floor_div(parts[b] * gen1, SNAP_DAY_NS) == day)
+            b++;
+        g = split_day(s, parts, cnt, a, b, g, gof, gstart);
+        a = b;
+    }
+    for (size_t i = 0; i < nrows; i++)
+        rows[i].part = gof[rows[i].part];
+    vg_free(cnt);
+    vg_free(gof);
+    *nfiles = g;
+    *starts = gstart;
+    return VG_OK;
+}
+
+/* The table's rows sorted by (file, series, time, arrival): the order of the files and
+ * of the rows in each. *starts: each file's start time (its folder). */
+static int sort_rows(snap *s, const int64_t *parts, uint32_t nparts, srow **rows, size_t *nrows,
+                     int64_t **starts)
+{
+    uint32_t nseries = 1, nfiles = nparts;
     int rc = collect_rows(s, parts, nparts, rows, nrows);
+    if (rc == VG_OK && !s->starts) {
+        rc = group_closed_days(s, parts, nparts, *rows, *nrows, &nfiles, starts);
+    } else if (rc == VG_OK) {
+        *starts = vg_malloc((nparts ? nparts : 1) * sizeof **starts);
+        for (uint32_t i = 0; *starts && i < nparts; i++)
+            (*starts)[i] = s->starts[parts[i]];
+        rc = *starts ? VG_OK : VG_ENOMEM;
+    }
     if (rc == VG_OK)
         rc = rank_series(*rows, *nrows, s->ch, s->tr, s->ntags, &nseries);
     if (rc == VG_OK)
-        rc = sort_buckets(rows, *nrows, nparts, nseries);
+        rc = sort_buckets(rows, *nrows, nfiles, nseries);
     if (rc == VG_OK)
         sort_times(*rows, *nrows);
     return rc;
@@ -1018,13 +1109,13 @@ static int persist_table(snap *s, buffer_chunk **ch, size_t n, vg_err *e)
     vg_arena_init(&s->cols_arena, 1 << 16);
     srow *rows = NULL;
     size_t nrows = 0;
-    int64_t *parts = NULL;
+    int64_t *parts = NULL, *starts = NULL;
     uint32_t nparts = 0;
     rc = prepare_tags(s);
     if (rc == VG_OK)
         rc = collect_parts(s, &parts, &nparts);
     if (rc == VG_OK)
-        rc = sort_rows(s, parts, nparts, &rows, &nrows);
+        rc = sort_rows(s, parts, nparts, &rows, &nrows, &starts);
     /* a batch is a row group (the writer then sees the same slices as with one call
      * per file), or all the rows when fewer */
     s->batch = nrows < s->p->cfg.row_group_rows ? nrows : s->p->cfg.row_group_rows;
@@ -1033,6 +1124,7 @@ static int persist_table(snap *s, buffer_chunk **ch, size_t n, vg_err *e)
     if (rc != VG_OK) {
         vg_free(rows);
         vg_free(parts);
+        vg_free(starts);
         snap_table_free(s);
         return vg_err_set(e, VG_ENOMEM, "out of memory sorting a snapshot");
     }
@@ -1043,11 +1135,12 @@ static int persist_table(snap *s, buffer_chunk **ch, size_t n, vg_err *e)
         catalog_write_lock(s->p->cfg.cat);
         uint64_t id = catalog_file_id_next(s->p->cfg.cat);
         catalog_write_unlock(s->p->cfg.cat);
-        rc = write_partition(s, rows + a, b - a, parts[rows[a].part], id, e);
+        rc = write_partition(s, rows + a, b - a, starts[rows[a].part], id, e);
         a = b;
     }
     vg_free(rows);
     vg_free(parts);
+    vg_free(starts);
     snap_table_free(s);
     return rc;
 }
@@ -1176,7 +1269,7 @@ static int snapshot_locked(persist *p, persist_result *res, vg_err *e)
         vg_free(sealed);
         return VG_OK;
     }
-    snap s = {.p = p};
+    snap s = {.p = p, .now_ns = vg_now_ns()};
     for (size_t a = 0; rc == VG_OK && a < nsealed;) {
         size_t b = a;
         while (b < nsealed && sealed[b]->db_id == sealed[a]->db_id &&

@@ -498,6 +498,55 @@ def test_background_compaction_waits_for_a_cold_day(server_factory):
     assert q(s, "SELECT v FROM c ORDER BY time") == [{"v": 0.0}, {"v": 1.0}]
 
 
+def test_background_compaction_steps_aside_while_queries_read(server_factory):
+    """A background merge pauses between row groups while queries hold table views
+    (the log line says how long); with no query running it does not pause; the result
+    is exact either way."""
+    import threading
+    # cold after 3s: the readers are running well before the merge starts
+    s = server_factory(extra_args=["--compaction-interval", "1s", "--compaction-cold-after",
+                                   "3s", "--parquet-row-group-rows", "100"])
+    for snap in range(8):
+        body = "\n".join("p,k=k%d v=%d %d" % (i % 5, snap * 1000 + i, BASE + snap * 10**12 + i)
+                         for i in range(1000))
+        assert s.write("plant", body, precision="ns").status == 204
+        flush(s)
+    assert len(parquet_files(s)) == 8
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():  # a view open for a scan (count(*) may not need one)
+            assert q(s, "SELECT sum(v) AS v FROM p") == [{"v": float(sum(range(8000)))}]
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(parquet_files(s)) != 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert len(parquet_files(s)) == 1
+    paused = re.findall(r"compaction: db 0 table 0: 8 file\(s\).*; ([0-9.]+) ms paused for "
+                        r"queries", s.stderr_text())
+    assert len(paused) == 1 and float(paused[0]) > 0, s.stderr_text()[-2000:]
+    assert q(s, "SELECT count(*) AS c, sum(v) AS v FROM p") == [{"c": 8000,
+                                                                 "v": float(sum(range(8000)))}]
+    # nothing reads now: the next merge does not pause
+    for snap in range(2):
+        assert s.write("plant", "p,k=k0 v=1 %d" % (BASE + 3600 * 10**9 * 24 * 3 + snap),
+                       precision="ns").status == 204
+        flush(s)
+    deadline = time.monotonic() + 30
+    while "2 file(s)" not in s.stderr_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert re.search(r"compaction: db 0 table 0: 2 file\(s\).*; 0\.0 ms paused for queries",
+                     s.stderr_text())
+
+
 def test_background_compaction_takes_a_day_with_min_files_at_once(server_factory):
     s = server_factory(extra_args=["--compaction-interval", "1s", "--compaction-cold-after",
                                    "1h", "--compaction-min-files", "3"])
@@ -681,3 +730,76 @@ def test_snapshot_sort_and_merge_match_a_model(server):
     _check_table(server, "shuffled", shuffled)
     _check_table(server, "nearly", nearly)
     _check_table(server, "wide", wide)
+
+
+DAY_NS = 24 * HOUR
+
+
+def _file_starts(rows, rg, now_ns):
+    """{partition start: file start} by the snapshot's rule for closed days: a closed
+    day with at least a row group of (merged) rows is one file, or even pieces of at
+    most 32 row groups cut at partition ends; other partitions are a file each."""
+    per_part = {}
+    for t in {(dev, site, t) for dev, site, _, t in rows}:
+        p = t[2] - t[2] % PART_NS
+        per_part[p] = per_part.get(p, 0) + 1
+    out = {}
+    for day in sorted({p - p % DAY_NS for p in per_part}):
+        parts = sorted(p for p in per_part if p - p % DAY_NS == day)
+        total = sum(per_part[p] for p in parts)
+        closed = now_ns - PART_NS > day + DAY_NS
+        if not closed or total < rg:
+            out.update({p: p for p in parts})
+            continue
+        pieces = -(-total // (32 * rg))
+        target = -(-total // pieces)
+        start, acc = parts[0], 0
+        for p in parts:
+            if acc >= target:
+                start, acc = p, 0
+            out[p] = start
+            acc += per_part[p]
+    return out
+
+
+def test_snapshot_writes_a_bulk_loaded_closed_day_as_one_file(server_factory):
+    """Historical rows (days the clock has left behind) of one snapshot: a day with a
+    row group of rows or more is one file (or even pieces of <= 32 row groups) instead
+    of one per 10-minute partition, so compaction need not rewrite it; a day with a few
+    late rows and the current day keep a file per partition."""
+    rg = 100
+    s = server_factory(extra_args=["--compaction-interval", "0", "--parquet-row-group-rows",
+                                   str(rg)])
+    rng = random.Random(11)
+    rows = []
+    # day 0: 700 points over 6 partitions, some repeated with other fields
+    for k in range(700):
+        dev = "d%d" % (k % 7)
+        t = BASE + (k // 7) * 3 * 10**9 + rng.randrange(0, 3) * 10**9
+        rows.append((dev, "s0", _random_fields(rng, k), t))
+    # day 1: 30 late points over 3 partitions: fewer than a row group
+    for k in range(30):
+        rows.append(("d0", None, {"a": k + 0.5}, BASE + DAY_NS + (k % 3) * PART_NS + k))
+    # day 2: 4,500 points over the whole day: over 32 row groups, two pieces
+    for k in range(4500):
+        rows.append(("d%d" % (k % 5), "s1", {"b": k}, BASE + 2 * DAY_NS + k * 19 * 10**9))
+    # now: the current partition and the previous one (the current day is open)
+    now = time.time_ns()
+    cur = now - now % PART_NS
+    for k in range(200):
+        rows.append(("d%d" % (k % 4), None, {"b": k}, cur - PART_NS + k * 5 * 10**9))
+    rng.shuffle(rows)
+    _write_all(s, "bulk", rows)
+    flush(s, "sortdb")
+    starts = _file_starts(rows, rg, time.time_ns())
+    assert len(set(starts.values())) == 1 + 3 + 2 + len({t - t % PART_NS for t in starts
+                                                          if t >= cur - PART_NS})
+    want = {}
+    for p, objs in _expected_files(rows).items():
+        want.setdefault(starts[p], []).extend(objs)
+    for objs in want.values():
+        objs.sort(key=lambda o: (o["dev"], "site" in o, o.get("site", ""), o["time"]))
+    assert _files_of(s, "bulk") == want
+    got = q(s, "SELECT * FROM bulk", db="sortdb")
+    key = lambda o: (o["time"], o["dev"], o.get("site", ""))
+    assert sorted(got, key=key) == sorted((o for objs in want.values() for o in objs), key=key)
