@@ -326,6 +326,10 @@ void vg_fdatasync_or_die(int fd, const char *what);
 void vg_fsync_dir_or_die(const char *dir);
 /* Publishes a whole file durably: write "<path>.tmp", fsync, rename, fsync dir. */
 int vg_durable_write_file(const char *path, const void *p, size_t n, vg_err *e);
+/* The last steps of that for a temporary file written through fd: fsync, close,
+ * rename to path, fsync of path's directory. fd is closed either way; tmp is removed
+ * when the rename fails. */
+int vg_durable_publish(int fd, const char *tmp, const char *path, vg_err *e);
 /* Reads a whole file into b (appending). */
 int vg_read_file(const char *path, vg_buf *b, vg_err *e);
 /* Joins two path parts with one '/', into a vg_malloc'd string (NULL on OOM). */

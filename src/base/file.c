@@ -94,9 +94,32 @@ void vg_fsync_dir_or_die(const char *dir)
     close(fd);
 }
 
+int vg_durable_publish(int fd, const char *tmp, const char *path, vg_err *e)
+{
+    char dir[4200];
+    vg_fsync_or_die(fd, tmp);
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        int err = errno;
+        unlink(tmp);
+        return vg_err_errno(e, VG_EIO, err, "cannot rename '%s' to '%s'", tmp, path);
+    }
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return vg_err_set(e, VG_EINVAL, "path too long: %s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    vg_fsync_dir_or_die(dir);
+    return VG_OK;
+}
+
 int vg_durable_write_file(const char *path, const void *p, size_t n, vg_err *e)
 {
-    char tmp[4200], dir[4200];
+    char tmp[4200];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return vg_err_set(e, VG_EINVAL, "path too long: %s", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -107,23 +130,7 @@ int vg_durable_write_file(const char *path, const void *p, size_t n, vg_err *e)
         unlink(tmp);
         return e ? e->code : VG_EIO;
     }
-    vg_fsync_or_die(fd, tmp);
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        int err = errno;
-        unlink(tmp);
-        return vg_err_errno(e, VG_EIO, err, "cannot rename '%s' to '%s'", tmp, path);
-    }
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        strcpy(dir, ".");
-    vg_fsync_dir_or_die(dir);
-    return VG_OK;
+    return vg_durable_publish(fd, tmp, path, e);
 }
 
 int vg_read_file(const char *path, vg_buf *b, vg_err *e)

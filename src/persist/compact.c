@@ -13,9 +13,9 @@
  * A day's files are clustered by overlapping time ranges, and consecutive clusters
  * packed into groups while the group's files add up to at most
  * --compaction-max-file-bytes (so outputs stay about that size) and one row group of
- * each input decoded fits in --compaction-mem-bytes; a file of half that size or more
- * overlapping no other stays a group of its own (an earlier output is not rewritten to
- * take in a few more files). The groups never overlap in time. A group of two files
+ * each input decoded fits in --compaction-mem-bytes; a file of a quarter of that size
+ * or more overlapping no other stays a group of its own (an earlier output, or a piece
+ * of a day a snapshot wrote whole, is not rewritten to take in a few more files). The groups never overlap in time. A group of two files
  * or more is merged into one file by the streaming merge (merge.c); a group of one file
  * is left alone, so compaction settles.
  *
@@ -74,8 +74,11 @@ static uint64_t input_mem(const persist *p, const cfile *f, uint32_t ncols)
 /* Group starts, over files sorted by min_time: clusters of overlapping files (never
  * split), packed while the group's bytes stay within max_bytes and its inputs' memory
  * within mem_bytes. A cluster over either bound is a group of its own, and so is a
- * file of half max_bytes or more that overlaps no other (an earlier output, mostly):
- * rewriting it to absorb a few more files would cost far more than the files saved. */
+ * file of a quarter of max_bytes or more that overlaps no other (an earlier output, or
+ * a day's piece a snapshot of a historical load wrote): rewriting it to absorb a few
+ * more files would cost far more than the files saved. A quarter, not a half: a bulk
+ * load's snapshots cut each day into two or three pieces of 30-60 MB, and merging
+ * those rewrote half of all rows once more for files that are not small. */
 static int plan_groups(const persist *p, const cfile *byt, size_t n, uint32_t ncols,
                        int64_t **starts, size_t *ng)
 {
@@ -96,7 +99,7 @@ static int plan_groups(const persist *p, const cfile *byt, size_t n, uint32_t nc
             b++;
         }
         uint64_t max = p->cfg.compaction_max_file_bytes;
-        bool large = b - a == 1 && cbytes >= max / 2;
+        bool large = b - a == 1 && cbytes >= max / 4;
         bool fits = !large && group_bytes + cbytes <= max &&
                     group_mem + cmem <= p->cfg.compaction_mem_bytes;
         if (k == 0 || !fits) {

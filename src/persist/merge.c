@@ -139,7 +139,9 @@ typedef struct merger {
     uint64_t series_batch;
     uint32_t *series_ids;
     parquet_writer *w;
-    vg_buf out;
+    store_writer out; /* the output streams to the store as row groups fill */
+    uint64_t out_id;
+    char *out_path;
     int64_t min_time;
     int64_t max_time;
     bool unsorted;
@@ -765,8 +767,19 @@ static int plan_columns(merger *m)
     return add_ocol(m, 0);
 }
 
-static int open_writer(merger *m, vg_err *e)
+static char *output_path(const merger *m, int64_t start, uint64_t id);
+
+/* Starts the output file: its id and path now, as it is written while merging. */
+static int open_writer(merger *m, int64_t start, vg_err *e)
 {
+    catalog_write_lock(m->p->cfg.cat);
+    m->out_id = catalog_file_id_next(m->p->cfg.cat);
+    catalog_write_unlock(m->p->cfg.cat);
+    if (!(m->out_path = output_path(m, start, m->out_id)))
+        return vg_err_set(e, VG_ENOMEM, "out of memory compacting");
+    int rc = store_writer_open(m->p->cfg.store, m->out_path, &m->out, e);
+    if (rc != VG_OK)
+        return rc;
     parquet_column_def defs[m->noc];
     for (uint32_t k = 0; k < m->noc; k++) {
         const ocol *o = &m->oc[k];
@@ -777,7 +790,7 @@ static int open_writer(merger *m, vg_err *e)
     }
     parquet_schema schema = {defs, m->noc};
     parquet_write_options opt = {.row_group_rows = m->p->cfg.row_group_rows};
-    return parquet_writer_open_buf(&m->w, &m->out, &schema, &opt, e);
+    return parquet_writer_open_fd(&m->w, m->out.fd, &schema, &opt, e);
 }
 
 /* ---- the output file ---- */
@@ -827,47 +840,44 @@ static void output_time_range(merger *m)
     }
 }
 
-/* Finishes the file, puts it in the store and describes it for the catalog. */
-static int write_output(merger *m, int64_t start, uint64_t order, vg_err *e)
+/* Finishes the file, publishes it in the store and describes it for the catalog. */
+static int write_output(merger *m, uint64_t order, vg_err *e)
 {
+    uint64_t bytes = 0;
     int rc = parquet_writer_finish(m->w, e);
-    if (rc == VG_OK && m->out.oom)
-        rc = vg_err_set(e, VG_ENOMEM, "out of memory compacting");
+    if (rc == VG_OK)
+        rc = store_writer_commit(&m->out, &bytes, e); /* closed either way */
     if (rc != VG_OK)
         return rc;
     output_time_range(m);
-    catalog_write_lock(m->p->cfg.cat);
-    uint64_t id = catalog_file_id_next(m->p->cfg.cat);
-    catalog_write_unlock(m->p->cfg.cat);
     catalog_file *cf = &m->res->cf;
-    *cf = (catalog_file){.id = id, .db_id = m->db_id, .table_id = m->table_id, .order = order,
-                         .min_time = m->min_time, .max_time = m->max_time,
-                         .rows = m->res->rows_out, .bytes = m->out.len};
+    *cf = (catalog_file){.id = m->out_id, .db_id = m->db_id, .table_id = m->table_id,
+                         .order = order, .min_time = m->min_time, .max_time = m->max_time,
+                         .rows = m->res->rows_out, .bytes = bytes, .path = m->out_path};
+    m->out_path = NULL; /* the result's now */
     cf->stats = vg_calloc(m->noc, sizeof *cf->stats);
     rc = cf->stats ? VG_OK : VG_ENOMEM;
     for (uint32_t k = 0; rc == VG_OK && k < m->noc; k++, cf->nstats++)
         rc = column_stats(m, k, &cf->stats[k]);
-    if (rc == VG_OK && !(cf->path = output_path(m, start, id)))
-        rc = VG_ENOMEM;
     if (rc != VG_OK) {
-        free_stats(cf);
-        return vg_err_set(e, VG_ENOMEM, "out of memory compacting");
-    }
-    rc = store_put(m->p->cfg.store, cf->path, m->out.data, m->out.len, e);
-    if (rc != VG_OK) {
+        vg_err ignore;
+        vg_err_clear(&ignore);
+        store_delete(m->p->cfg.store, cf->path, &ignore);
         vg_free(cf->path);
         cf->path = NULL;
         free_stats(cf);
+        return vg_err_set(e, VG_ENOMEM, "out of memory compacting");
     }
-    return rc;
+    return VG_OK;
 }
 
 /* ---- the whole merge ---- */
 
-static int merger_init(merger *m, persist *p, persist_file **in, size_t n,
+static int merger_init(merger *m, persist *p, persist_file **in, size_t n, int64_t start,
                        const persist_tombs *tombs, pmerge_result *res, bool *live, vg_err *e)
 {
     memset(m, 0, sizeof *m);
+    m->out.fd = -1;
     m->p = p;
     m->db_id = in[0]->db_id;
     m->table_id = in[0]->table_id;
@@ -877,7 +887,6 @@ static int merger_init(merger *m, persist *p, persist_file **in, size_t n,
     m->max_time = INT64_MIN;
     m->batch_cap = p->cfg.row_group_rows < MAX_BATCH_ROWS ? p->cfg.row_group_rows : MAX_BATCH_ROWS;
     vg_arena_init(&m->strs, 1 << 16);
-    vg_buf_init(&m->out);
     int rc = mtable_load(p, m->db_id, m->table_id, &m->tab, live, e);
     if (rc != VG_OK || !*live)
         return rc;
@@ -885,9 +894,7 @@ static int merger_init(merger *m, persist *p, persist_file **in, size_t n,
     m->heap = vg_malloc(n * sizeof *m->heap);
     if (!m->in || !m->heap)
         return vg_err_set(e, VG_ENOMEM, "out of memory compacting");
-    uint64_t in_bytes = 0;
     for (size_t i = 0; i < n; i++) {
-        in_bytes += in[i]->bytes;
         if ((rc = pfile_open(in[i], e)) != VG_OK)
             return rc;
         m->in[m->nin++] = (minput){.f = in[i], .idx = (uint32_t)i,
@@ -895,10 +902,8 @@ static int merger_init(merger *m, persist *p, persist_file **in, size_t n,
     }
     if (plan_columns(m) != VG_OK)
         return vg_err_set(e, VG_ENOMEM, "out of memory compacting");
-    /* the output is about the inputs' size: growing by doubling would copy it */
-    vg_buf_reserve(&m->out, in_bytes + (1u << 20));
     batch_reset(m);
-    return open_writer(m, e);
+    return open_writer(m, start, e);
 }
 
 static void merger_free(merger *m)
@@ -918,7 +923,9 @@ static void merger_free(merger *m)
     vg_free(m->tag_cols);
     vg_free(m->series_ids);
     parquet_writer_free(m->w);
-    vg_buf_free(&m->out);
+    if (m->out.fd >= 0) /* not committed: no row left, or an error */
+        store_writer_abort(&m->out);
+    vg_free(m->out_path);
     vg_arena_free(&m->strs);
     mtable_free(&m->tab);
 }
@@ -929,7 +936,7 @@ int pmerge_files(persist *p, persist_file **in, size_t n, const persist_tombs *t
     memset(res, 0, sizeof *res);
     merger m;
     bool live = true;
-    int rc = merger_init(&m, p, in, n, tombs, res, &live, e);
+    int rc = merger_init(&m, p, in, n, start, tombs, res, &live, e);
     m.pace = pace;
     m.pace_mark = vg_mono_ns();
     if (rc == VG_OK && live)
@@ -940,7 +947,7 @@ int pmerge_files(persist *p, persist_file **in, size_t n, const persist_tombs *t
     }
     res->table_gone = !live;
     if (rc == VG_OK && live && res->rows_out > 0)
-        rc = write_output(&m, start, order, e);
+        rc = write_output(&m, order, e);
     merger_free(&m);
     return rc;
 }

@@ -791,41 +791,42 @@ static int write_rows(snap *s, parquet_writer *w, file_cols *fc, const srow *row
     return rc;
 }
 
-/* Writes one file's rows (sorted); `start` names its folder. */
+/* Writes one file's rows (sorted); `start` names its folder. The file streams to the
+ * store row group by row group: only the writer's current row group is in memory. */
 static int write_partition(snap *s, const srow *rows, size_t n, int64_t start, uint64_t file_id,
                            vg_err *e)
 {
     persist *p = s->p;
     file_cols *fc = &s->fc;
-    vg_buf out;
-    vg_buf_init(&out);
     parquet_writer *w = NULL;
+    store_writer out = {.fd = -1};
     char *path = file_path(s, start, file_id);
-    int rc = path ? VG_OK : vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
+    int rc = path ? store_writer_open(p->cfg.store, path, &out, e)
+                  : vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
     parquet_schema schema = {fc->defs, fc->n};
     parquet_write_options opt = {.row_group_rows = p->cfg.row_group_rows};
     if (rc == VG_OK)
-        rc = parquet_writer_open_buf(&w, &out, &schema, &opt, e);
-    uint64_t nruns = 0;
+        rc = parquet_writer_open_fd(&w, out.fd, &schema, &opt, e);
+    uint64_t nruns = 0, bytes = 0;
     int64_t tmin = INT64_MAX, tmax = INT64_MIN;
     if (rc == VG_OK)
         rc = write_rows(s, w, fc, rows, n, s->batch, &nruns, &tmin, &tmax, e);
     if (rc == VG_OK)
         rc = parquet_writer_finish(w, e);
-    if (rc == VG_OK && out.oom)
-        rc = vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
     if (rc == VG_OK)
-        rc = store_put(p->cfg.store, path, out.data, out.len, e);
+        rc = store_writer_commit(&out, &bytes, e);
+    else if (path)
+        store_writer_abort(&out);
     if (rc == VG_OK) {
         catalog_file cf = {.id = file_id, .db_id = s->ts.db_id, .table_id = s->ts.table_id,
                            .order = s->order ? s->order : file_id, .min_time = tmin, .max_time = tmax,
-                           .rows = nruns, .bytes = out.len, .path = path};
+                           .rows = nruns, .bytes = bytes, .path = path};
         if (remember_file(s, &cf, w, fc) != VG_OK)
             rc = vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
         else
             path = NULL; /* owned by s->files now */
         s->rows_out += nruns;
-        s->bytes_out += out.len;
+        s->bytes_out += bytes;
     }
     if (path && rc != VG_OK) {
         vg_err ignore;
@@ -834,7 +835,6 @@ static int write_partition(snap *s, const srow *rows, size_t n, int64_t start, u
     }
     vg_free(path);
     parquet_writer_free(w);
-    vg_buf_free(&out);
     reset_file_dicts(fc);
     return rc;
 }

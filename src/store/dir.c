@@ -67,22 +67,88 @@ static char *full_path(const store *s, const char *path)
     return vg_path_join(s->root, path);
 }
 
-int store_put(store *s, const char *path, const void *data, size_t len, vg_err *e)
+/* The object's file path, its parent directories created; NULL with e set. */
+static char *prepare_put(store *s, const char *path, vg_err *e)
 {
-    int rc = check_path(path, e);
-    if (rc != VG_OK)
-        return rc;
+    if (check_path(path, e) != VG_OK)
+        return NULL;
     char *full = full_path(s, path);
-    if (!full)
-        return vg_err_set(e, VG_ENOMEM, "out of memory writing object '%s'", path);
+    if (!full) {
+        vg_err_set(e, VG_ENOMEM, "out of memory writing object '%s'", path);
+        return NULL;
+    }
     char *slash = strrchr(full, '/');
     *slash = '\0';
-    rc = vg_mkdir_p(full, e);
+    int rc = vg_mkdir_p(full, e);
     *slash = '/';
-    if (rc == VG_OK)
-        rc = vg_durable_write_file(full, data, len, e);
+    if (rc != VG_OK) {
+        vg_free(full);
+        return NULL;
+    }
+    return full;
+}
+
+int store_put(store *s, const char *path, const void *data, size_t len, vg_err *e)
+{
+    char *full = prepare_put(s, path, e);
+    if (!full)
+        return e ? e->code : VG_EIO;
+    int rc = vg_durable_write_file(full, data, len, e);
     vg_free(full);
     return rc;
+}
+
+int store_writer_open(store *s, const char *path, store_writer *w, vg_err *e)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = -1;
+    if (!(w->full_ = prepare_put(s, path, e)))
+        return e ? e->code : VG_EIO;
+    size_t n = strlen(w->full_);
+    if (!(w->tmp_ = vg_malloc(n + 5))) {
+        store_writer_abort(w);
+        return vg_err_set(e, VG_ENOMEM, "out of memory writing object '%s'", path);
+    }
+    memcpy(w->tmp_, w->full_, n);
+    memcpy(w->tmp_ + n, ".tmp", 5);
+    w->fd = open(w->tmp_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        int rc = vg_err_errno(e, VG_EIO, errno, "cannot create '%s'", w->tmp_);
+        store_writer_abort(w);
+        return rc;
+    }
+    return VG_OK;
+}
+
+int store_writer_commit(store_writer *w, uint64_t *bytes, vg_err *e)
+{
+    struct stat st;
+    int rc = VG_OK;
+    if (fstat(w->fd, &st) != 0) {
+        rc = vg_err_errno(e, VG_EIO, errno, "cannot stat '%s'", w->tmp_);
+        store_writer_abort(w);
+        return rc;
+    }
+    *bytes = (uint64_t)st.st_size;
+    rc = vg_durable_publish(w->fd, w->tmp_, w->full_, e);
+    w->fd = -1;
+    vg_free(w->full_);
+    vg_free(w->tmp_);
+    memset(w, 0, sizeof *w);
+    w->fd = -1;
+    return rc;
+}
+
+void store_writer_abort(store_writer *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->tmp_)
+        unlink(w->tmp_);
+    vg_free(w->full_);
+    vg_free(w->tmp_);
+    memset(w, 0, sizeof *w);
+    w->fd = -1;
 }
 
 int store_get(store *s, const char *path, store_obj *out, vg_err *e)

@@ -24,6 +24,20 @@ const char *store_root(const store *s);
 /* Writes the object atomically and durably, creating parent directories. */
 int store_put(store *s, const char *path, const void *data, size_t len, vg_err *e);
 
+/* A put written as it is produced (a Parquet file streamed row group by row group),
+ * so the object never sits whole in memory; as atomic and durable as store_put. Write
+ * to `fd` (a temporary file next to the object); commit publishes the object and
+ * reports its size; abort removes the temporary file. After open, exactly one of
+ * commit and abort must be called. */
+typedef struct store_writer {
+    int fd;
+    char *full_; /* the object's file */
+    char *tmp_;  /* "<full>.tmp" */
+} store_writer;
+int store_writer_open(store *s, const char *path, store_writer *w, vg_err *e);
+int store_writer_commit(store_writer *w, uint64_t *bytes, vg_err *e);
+void store_writer_abort(store_writer *w);
+
 /* A read-only view of an object's bytes (memory-mapped). */
 typedef struct store_obj {
     const void *data;

@@ -255,26 +255,28 @@ def test_compaction_merges_a_days_files(server):
 def test_compaction_splits_by_size_and_days(server_factory):
     s = server_factory(extra_args=["--compaction-interval", "0"])
     for day in range(2):
-        for part in range(3):
+        for part in range(5):
             t = BASE + day * 24 * HOUR + part * 20 * 60 * 10**9
             body = "\n".join("d,k=%d v=%d %d" % (k, k + part, t + k) for k in range(10))
             assert s.write("plant", body, precision="ns").status == 204
             flush(s)
     sizes = [f["size_bytes"] for f in q(s, "SELECT size_bytes FROM system.parquet_files")]
-    assert len(sizes) == 6
+    assert len(sizes) == 10
     before = q(s, "SELECT * FROM d ORDER BY time")
-    # a size cap of two and a half files: each day's first two files make one group,
-    # the third would pass the cap and stays alone (a group of one file is not
-    # rewritten)
+    # a size cap of four and a half files (each file under a quarter of it, so none
+    # stands alone as large): each day's first four files make one group, the fifth
+    # would pass the cap and stays alone (a group of one file is not rewritten)
     s.restart(extra_args=["--compaction-interval", "0", "--compaction-max-file-bytes",
-                          str(max(sizes) * 5 // 2)])
+                          str(max(sizes) * 9 // 2)])
     res = compact(s)
-    assert res["compactions"] == 2 and res["files_in"] == 4 and res["files_out"] == 2, res
+    assert res["compactions"] == 2 and res["files_in"] == 8 and res["files_out"] == 2, res
     assert q(s, "SELECT * FROM d ORDER BY time") == before
     assert q(s, "SELECT count(*) AS c FROM system.parquet_files") == [{"c": 4}]
-    # the merged file (tiny files: mostly footer) and the third fit under the cap, so
-    # the next run takes the third file in; then each day is one file and compaction
-    # has nothing more to do
+    assert compact(s)["compactions"] == 0
+    # with room for everything, each day's two files become one; then compaction has
+    # nothing more to do
+    s.restart(extra_args=["--compaction-interval", "0", "--compaction-max-file-bytes",
+                          str(max(sizes) * 100)])
     assert compact(s)["files_out"] == 2
     assert q(s, "SELECT count(*) AS c FROM system.parquet_files") == [{"c": 2}]
     assert compact(s)["compactions"] == 0

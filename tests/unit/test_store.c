@@ -1,6 +1,7 @@
 /* Unit tests for store: a put is readable whole, a missing object is VG_ENOTFOUND,
  * dropping an object's pages from the resident set keeps its bytes readable (in
- * whole, in part, past its end), and a delete removes the emptied folders. */
+ * whole, in part, past its end), a delete removes the emptied folders, and a streamed
+ * put (store_writer) is invisible until committed and leaves nothing when aborted. */
 #include "store/store.h"
 #include "test.h"
 
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -63,4 +65,50 @@ static void test_put_get_drop_delete(void)
     nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
-TEST_MAIN(test_put_get_drop_delete, test_missing_object)
+static int count_objects(void *ctx, const char *path, uint64_t size)
+{
+    (void)path;
+    (void)size;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_streamed_put(void)
+{
+    char dir[] = "/tmp/vigil-store-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    store *s;
+    vg_err e = {0};
+    CHECK(store_open(dir, &s, &e) == VG_OK);
+    store_writer w;
+    CHECK(store_writer_open(s, "x/y/z.parquet", &w, &e) == VG_OK);
+    CHECK(write(w.fd, "hello ", 6) == 6);
+    store_obj o;
+    CHECK_INT(store_get(s, "x/y/z.parquet", &o, &e), VG_ENOTFOUND); /* not yet */
+    CHECK(write(w.fd, "world", 5) == 5);
+    uint64_t bytes = 0;
+    CHECK(store_writer_commit(&w, &bytes, &e) == VG_OK);
+    CHECK_INT(bytes, 11);
+    CHECK(store_get(s, "x/y/z.parquet", &o, &e) == VG_OK);
+    CHECK_INT(o.len, 11);
+    CHECK(memcmp(o.data, "hello world", 11) == 0);
+    store_obj_release(&o);
+    int n = 0;
+    CHECK(store_list(s, "", count_objects, &n, &e) == VG_OK);
+    CHECK_INT(n, 1); /* no temporary file left */
+    /* aborted: neither the object nor its temporary file */
+    CHECK(store_writer_open(s, "x/y/gone.parquet", &w, &e) == VG_OK);
+    CHECK(write(w.fd, "abc", 3) == 3);
+    store_writer_abort(&w);
+    CHECK_INT(store_get(s, "x/y/gone.parquet", &o, &e), VG_ENOTFOUND);
+    n = 0;
+    CHECK(store_list(s, "", count_objects, &n, &e) == VG_OK);
+    CHECK_INT(n, 1);
+    /* a bad path is refused before anything is created */
+    CHECK_INT(store_writer_open(s, "../out.parquet", &w, &e), VG_EINVAL);
+    CHECK_INT(w.fd, -1);
+    store_close(s);
+    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+TEST_MAIN(test_put_get_drop_delete, test_missing_object, test_streamed_put)
