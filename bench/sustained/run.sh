@@ -3,9 +3,10 @@
 # maximum ingest rate (a short unpaced load), then loads the IoT fleet rows of
 # bench/query/gen_load.c at half that rate for DURATION seconds with
 # --max-buffer-bytes MAX_BUFFER, sampling the server's RSS every second (snapshots to
-# Parquet keep memory bounded). Then it persists what is left and runs the seven
-# queries of bench/query over the persisted rows, next to DuckDB reading its own
-# zstd Parquet export of the same rows (bench/query/driver.py --duck-parquet).
+# Parquet keep memory bounded). Then it persists what is left, lets compaction finish
+# (POST /api/v3/compact, timed; RSS still sampled) and runs the seven queries of
+# bench/query over the persisted rows, next to DuckDB reading its own zstd Parquet
+# export of the same rows (bench/query/driver.py --duck-parquet).
 #
 #   bench/sustained/run.sh                         # 10 minutes, --max-buffer-bytes 512M
 #   DURATION=60 MAX_BUFFER=256M bench/sustained/run.sh
@@ -73,15 +74,25 @@ start run
 SPID=$!
 build/bench/gen_load --port "$PORT" --rows "$ROWS" --rate "$RATE" | tee "$WORK/load.out" >&2
 curl -s -X POST "$URL/api/v3/persist" >&2; echo >&2
+# Let compaction finish what the load left (the days still going cold) before the
+# queries, so they measure the persisted data at rest and neither system's timings
+# include a merge running beside them; how long that took is reported.
+C0=$(date +%s.%N)
+COMPACT=$(curl -s -X POST "$URL/api/v3/compact")
+C1=$(date +%s.%N)
+log "compaction after the load: $COMPACT in $($PY -c "print('%.1f s' % ($C1 - $C0))")"
 sleep 1
 kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; SPID=""  # queries not counted
 SNAPS=$(grep -c "persist: snapshot" "$WORK/vigil.log" || true)
+COMPACTIONS=$(grep -c "persist: compaction: db" "$WORK/vigil.log" || true)
 PEAK_MB=$(( $(cat "$WORK/peak_kb") / 1024 ))
 BUF_MB=$($PY -c "
 s='$MAX_BUFFER'; m={'k':1/1024,'K':1/1024,'M':1,'G':1024}
 print(int(float(s[:-1])*m[s[-1]]) if s[-1] in m else int(s)//(1<<20))")
 [ -n "$OVERHEAD_MB" ] || OVERHEAD_MB=$((BUF_MB / 2 + 700 + 150))
-log "peak RSS ${PEAK_MB} MB (limit ${BUF_MB} MB + ${OVERHEAD_MB} MB overhead); ${SNAPS} snapshot(s)"
+log "peak RSS ${PEAK_MB} MB (limit ${BUF_MB} MB + ${OVERHEAD_MB} MB overhead); ${SNAPS} snapshot(s), ${COMPACTIONS} compaction merge(s)"
+log "files: $(curl -s -G "$URL/api/v3/query_sql" --data-urlencode db=bench \
+    --data-urlencode 'q=SELECT count(*) AS files, sum(row_count) AS rows, sum(size_bytes) AS bytes FROM system.parquet_files')"
 
 mkdir -p "$WORK/duck"
 timeout 3600 $PY bench/query/driver.py --port "$PORT" --rows "$ROWS" --devices "$DEVICES" \
