@@ -38,6 +38,9 @@ typedef struct decoder {
     /* dictionary, converted to the output type */
     bool has_dict;
     bool all_dict; /* every data page so far was dictionary-encoded */
+    /* A STRING column read for its ids (parquet_dest.ids): while every data page is
+     * dictionary-encoded, ids go to dst->ids and no string per row is made. */
+    bool ids_only;
     uint32_t ndict;
     uint8_t *dict;
     /* scratch, vg_malloc'd and reused from page to page; one per use, because a
@@ -229,8 +232,25 @@ static int decode_rle_bools(decoder *d, const uint8_t *p, size_t len, size_t n, 
     return VG_OK;
 }
 
+/* Every id below the dictionary's size. One pass of maxima first: the ids of a
+ * valid page all pass, and the loop without an early exit vectorizes. */
+static int check_ids(decoder *d, const uint32_t *ids, size_t n)
+{
+    uint32_t hi = 0;
+    for (size_t i = 0; i < n; i++)
+        hi = ids[i] > hi ? ids[i] : hi;
+    if (n == 0 || hi < d->ndict)
+        return VG_OK;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] >= d->ndict)
+            return bad(d, "dictionary id %u of value %zu is not below the dictionary's %u", ids[i],
+                       i, d->ndict);
+    return VG_OK;
+}
+
 /* Dictionary ids: a bit-width byte and the hybrid, then a gather. For strings the
- * ids also land in out->ids (at the same dense position, spread later). */
+ * ids also land in out->ids (at the same dense position, spread later); a column read
+ * for its ids alone (ids_only) skips the gather. */
 static int decode_dict_ids(decoder *d, const uint8_t *p, size_t len, size_t n, uint8_t *dst)
 {
     if (!d->has_dict)
@@ -242,6 +262,8 @@ static int decode_dict_ids(decoder *d, const uint8_t *p, size_t len, size_t n, u
         return oom(d);
     if (pq_rle_decode(p + 1, len - 1, p[0], ids, n, d->e) != VG_OK)
         return VG_ECORRUPT;
+    if (d->ids_only && d->out->ids)
+        return check_ids(d, ids, n);
     for (size_t i = 0; i < n; i++) {
         if (ids[i] >= d->ndict)
             return bad(d, "dictionary id %u of value %zu is not below the dictionary's %u", ids[i],
@@ -296,13 +318,33 @@ static void set_valid(uint8_t *valid, size_t from, size_t n)
         valid[i >> 3] |= (uint8_t)(1u << (i & 7));
 }
 
+/* spread() for ids alone: null rows get id 0. */
+static void spread_ids(decoder *d, const uint32_t *levels, size_t n, size_t nn, uint32_t *ids)
+{
+    uint8_t *valid = d->out->valid;
+    size_t src = nn;
+    for (size_t i = n; i-- > 0;) {
+        if (levels[i]) {
+            ids[i] = ids[--src];
+            size_t row = d->done + i;
+            valid[row >> 3] |= (uint8_t)(1u << (row & 7));
+        } else {
+            ids[i] = 0;
+        }
+    }
+}
+
 /* Moves the nn dense values at row `done` to their rows, backwards so nothing is
  * overwritten before it moves; null rows get zeros. Also sets the validity bits. */
 static void spread(decoder *d, const uint32_t *levels, size_t n, size_t nn)
 {
     parquet_column_out *o = d->out;
-    uint8_t *base = (uint8_t *)o->v.b + (size_t)d->done * d->elem;
     uint32_t *ids = o->ids ? o->ids + d->done : NULL;
+    if (d->ids_only && ids) { /* no string values to move */
+        spread_ids(d, levels, n, nn, ids);
+        return;
+    }
+    uint8_t *base = (uint8_t *)o->v.b + (size_t)d->done * d->elem;
     size_t src = nn;
     for (size_t i = n; i-- > 0;) {
         uint8_t *slot = base + i * d->elem;
@@ -436,11 +478,35 @@ static int dict_page(decoder *d, const pq_page_header *h, const uint8_t *src)
     d->has_dict = true;
     int rc = decode_plain(d, p, (size_t)h->uncompressed_size, d->ndict, d->dict);
     if (rc == VG_OK && d->out->type == PARQUET_STRING) {
-        d->out->ids = vg_arena_alloc(d->a, (size_t)d->nrows * sizeof(uint32_t) + 4);
+        d->out->ids = d->ids_only ? d->dst->ids
+                                  : vg_arena_alloc(d->a, (size_t)d->nrows * sizeof(uint32_t) + 4);
         if (!d->out->ids)
             return oom(d);
     }
     return rc;
+}
+
+/* The values array of an ids_only column, made when a page needs it. */
+static int alloc_values(decoder *d)
+{
+    d->out->v.b = vg_arena_alloc(d->a, (size_t)d->nrows * d->elem + 16);
+    return d->out->v.b ? VG_OK : oom(d);
+}
+
+/* An ids_only column met a page that is not dictionary-encoded: the rows decoded so
+ * far get their strings from their ids, as if they had been gathered all along. */
+static int strings_from_ids(decoder *d)
+{
+    parquet_column_out *o = d->out;
+    if (!o->v.b && alloc_values(d) != VG_OK)
+        return VG_ENOMEM;
+    const vg_str *dict = (const vg_str *)d->dict;
+    for (uint32_t r = 0; r < d->done; r++) {
+        bool ok = !o->valid || ((o->valid[r >> 3] >> (r & 7)) & 1);
+        o->v.s[r] = ok ? dict[o->ids[r]] : (vg_str){"", 0};
+    }
+    d->ids_only = false;
+    return VG_OK;
 }
 
 /* The part common to both page versions once levels and value bytes are known. */
@@ -449,10 +515,15 @@ static int data_values(decoder *d, int enc, const uint8_t *p, size_t len, size_t
 {
     bool dict = enc == PQ_ENC_RLE_DICTIONARY || enc == PQ_ENC_PLAIN_DICTIONARY;
     if (!dict && d->all_dict && d->out->ids) {
+        if (d->ids_only && strings_from_ids(d) != VG_OK)
+            return VG_ENOMEM;
         d->all_dict = false; /* ids stop meaning anything; the strings still do */
         d->out->ids = NULL;
     }
-    uint8_t *dst = (uint8_t *)d->out->v.b + (size_t)d->done * d->elem;
+    bool ids_alone = dict && d->ids_only && d->out->ids;
+    if (!ids_alone && !d->out->v.b && alloc_values(d) != VG_OK)
+        return VG_ENOMEM;
+    uint8_t *dst = ids_alone ? NULL : (uint8_t *)d->out->v.b + (size_t)d->done * d->elem;
     int rc = decode_values(d, enc, p, len, nn, dst);
     if (rc != VG_OK)
         return rc;
@@ -588,9 +659,9 @@ static int alloc_out(decoder *d)
         o->valid = d->c->max_def > 0 ? d->dst->valid : NULL;
         return VG_OK;
     }
-    o->v.b = vg_arena_alloc(d->a, n * d->elem + 16);
-    if (!o->v.b)
-        return oom(d);
+    d->ids_only = d->dst && d->dst->ids && d->dst->rows == n && o->type == PARQUET_STRING;
+    if (!d->ids_only && alloc_values(d) != VG_OK) /* else made when a page needs it */
+        return VG_ENOMEM;
     if (d->c->max_def > 0) {
         o->valid = vg_arena_calloc(d->a, (n + 7) / 8 + 1);
         if (!o->valid)
@@ -698,5 +769,11 @@ int parquet_read_column_into(const parquet_file *f, uint32_t rg, uint32_t col, v
     } else {
         out->ids = NULL;
     }
-    return VG_OK;
+    if (d.ids_only && out->ids)
+        out->v.s = NULL; /* never gathered */
+    else if (!out->v.b && alloc_values(&d) != VG_OK) /* no data page at all */
+        rc = VG_ENOMEM;
+    if (rc != VG_OK)
+        memset(out, 0, sizeof *out);
+    return rc;
 }

@@ -906,14 +906,14 @@ static void test_read_into_caller_memory(void)
     static uint8_t vdst[(N + 7) / 8];
     parquet_column_out o;
 
-    parquet_dest d0 = {fdst, vdst, N};
+    parquet_dest d0 = {fdst, vdst, N, NULL};
     CHECK(parquet_read_column_into(f, 0, 0, &a, &d0, &o, &e) == VG_OK);
     CHECK(o.v.f64 == fdst);
     CHECK(o.valid == NULL && o.null_count == 0);
     CHECK(fdst[0] == 0.0 && fdst[999] == 499.5);
 
     memset(vdst, 0, sizeof vdst);
-    parquet_dest d1 = {idst, vdst, N};
+    parquet_dest d1 = {idst, vdst, N, NULL};
     CHECK(parquet_read_column_into(f, 0, 1, &a, &d1, &o, &e) == VG_OK);
     CHECK(o.v.i64 == idst && o.valid == vdst);
     CHECK_INT(o.null_count, N / 5);
@@ -924,13 +924,92 @@ static void test_read_into_caller_memory(void)
     }
     CHECK_INT(bad, 0);
 
-    parquet_dest wrong = {idst, vdst, N - 1}; /* not the row group's size: arena */
+    parquet_dest wrong = {idst, vdst, N - 1, NULL}; /* not the row group's size: arena */
     CHECK(parquet_read_column_into(f, 0, 1, &a, &wrong, &o, &e) == VG_OK);
     CHECK(o.v.i64 != idst && o.v.i64[3] == 2);
 
     CHECK(parquet_read_column_into(f, 0, 2, &a, &d1, &o, &e) == VG_OK); /* strings */
     CHECK((void *)o.v.s != (void *)idst);
     CHECK_MEM(o.v.s[7].ptr, o.v.s[7].len, "odd");
+    vg_arena_free(&a);
+    parquet_close(f);
+    vg_buf_free(&out);
+}
+
+/* parquet_dest.ids: a STRING column read for its ids. "few" stays dictionary-encoded
+ * over many pages (ids land in the caller's array, no strings are made, null rows have
+ * id 0); "many" outgrows a small dictionary, so its first pages are dictionary-encoded
+ * and the rest PLAIN: it comes back as strings, the early rows' made from their ids.
+ * Both must equal what parquet_read_column gives, row for row. */
+static void test_read_ids_only(void)
+{
+    enum { N = 6000 };
+    parquet_column_def defs[] = {{"few", PARQUET_STRING, true, false, 0},
+                                 {"many", PARQUET_STRING, true, false, 0}};
+    static vg_str few[N], many[N];
+    static char mbuf[N][16];
+    static uint8_t hv[(N + 7) / 8];
+    static const char *names[] = {"alpha", "beta", "gamma", "delta", "epsilon"};
+    for (uint32_t r = 0; r < N; r++) {
+        const char *nm = names[(r / 700) % 5]; /* long runs, as sorted tags */
+        few[r] = (vg_str){nm, strlen(nm)};
+        int len = snprintf(mbuf[r], sizeof mbuf[r], "m%u", r / 3);
+        many[r] = (vg_str){mbuf[r], (size_t)len};
+        if (r % 7)
+            hv[r >> 3] |= (uint8_t)(1u << (r & 7)); /* every seventh row null */
+    }
+    parquet_column_data data[] = {{.valid = hv, .strs = few}, {.valid = hv, .strs = many}};
+    parquet_schema sc = {defs, 2};
+    parquet_write_options wo = {.page_bytes = 512, .dict_bytes = 2048};
+    vg_buf out;
+    vg_buf_init(&out);
+    parquet_writer *w;
+    vg_err e = {0};
+    CHECK(parquet_writer_open_buf(&w, &out, &sc, &wo, &e) == VG_OK);
+    CHECK(parquet_writer_write(w, data, N, &e) == VG_OK);
+    CHECK(parquet_writer_finish(w, &e) == VG_OK);
+    parquet_writer_free(w);
+    parquet_file *f;
+    CHECK(parquet_open_mem(&f, out.data, out.len, NULL, &e) == VG_OK);
+    const parquet_chunk_info *ch = parquet_file_meta(f)->row_groups[0].chunks;
+    CHECK(ch[1].encodings & (1u << PQ_ENC_RLE_DICTIONARY)); /* dictionary pages first ... */
+    CHECK(ch[1].encodings & (1u << PQ_ENC_PLAIN));          /* ... then PLAIN ones */
+    vg_arena a;
+    vg_arena_init(&a, 4096);
+    static uint32_t ids[N];
+    parquet_dest d = {.rows = N, .ids = ids};
+    parquet_column_out o, ref;
+
+    memset(ids, 0xee, sizeof ids);
+    CHECK(parquet_read_column_into(f, 0, 0, &a, &d, &o, &e) == VG_OK);
+    CHECK(parquet_read_column(f, 0, 0, &a, &ref, &e) == VG_OK);
+    CHECK(o.ids == ids && o.v.s == NULL && o.ndict == 5);
+    CHECK_INT(o.null_count, ref.null_count);
+    uint32_t bad = 0;
+    for (uint32_t r = 0; r < N; r++) {
+        bool valid = (o.valid[r >> 3] >> (r & 7)) & 1;
+        vg_str got = o.dict[ids[r]];
+        bad += valid != (r % 7 != 0) || (!valid && ids[r] != 0) ||
+               (valid && (got.len != ref.v.s[r].len || memcmp(got.ptr, ref.v.s[r].ptr, got.len)));
+    }
+    CHECK_INT(bad, 0);
+
+    CHECK(parquet_read_column_into(f, 0, 1, &a, &d, &o, &e) == VG_OK);
+    CHECK(parquet_read_column(f, 0, 1, &a, &ref, &e) == VG_OK);
+    CHECK(o.ids == NULL && o.v.s != NULL);
+    bad = 0;
+    for (uint32_t r = 0; r < N; r++) {
+        bool valid = (o.valid[r >> 3] >> (r & 7)) & 1;
+        bad += valid != (r % 7 != 0) || o.v.s[r].len != ref.v.s[r].len ||
+               memcmp(o.v.s[r].ptr, ref.v.s[r].ptr, o.v.s[r].len) ||
+               (valid && (o.v.s[r].len != many[r].len ||
+                          memcmp(o.v.s[r].ptr, many[r].ptr, many[r].len)));
+    }
+    CHECK_INT(bad, 0);
+
+    parquet_dest wrong = {.rows = N - 1, .ids = ids}; /* not the row group's size */
+    CHECK(parquet_read_column_into(f, 0, 0, &a, &wrong, &o, &e) == VG_OK);
+    CHECK(o.ids != ids && o.v.s != NULL && o.v.s[1].len == 5);
     vg_arena_free(&a);
     parquet_close(f);
     vg_buf_free(&out);
@@ -1438,7 +1517,7 @@ static void test_corrupt_every_byte(void)
     }
 }
 
-TEST_MAIN(test_thrift_round_trip, test_read_into_caller_memory, test_thrift_skip, test_thrift_errors, test_bitpack_widths,
+TEST_MAIN(test_thrift_round_trip, test_read_into_caller_memory, test_read_ids_only, test_thrift_skip, test_thrift_errors, test_bitpack_widths,
           test_rle_hybrid, test_delta_binary_packed, test_delta_int32_wraps, test_delta_strings,
           test_byte_stream_split, test_codecs, test_round_trip_encodings, test_round_trip_codecs,
           test_round_trip_edges, test_empty_strings, test_string_inputs, test_double_dictionary,
