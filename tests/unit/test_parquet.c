@@ -422,6 +422,26 @@ static void test_byte_stream_split(void)
     CHECK(buf[0] == ((const uint8_t *)in)[0] && buf[1] == ((const uint8_t *)in)[8]);
     CHECK(pq_bss_decode(buf, 39, (uint8_t *)out, 5, 8, &e) == VG_ECORRUPT);
     CHECK_STR(e.msg, "BYTE_STREAM_SPLIT data is 39 bytes, 5 values of 8 bytes need 40");
+
+    /* doubles go 16 at a time, the rest one by one: every count around the blocks,
+     * random bytes (every byte position distinct), against the definition */
+    enum { MAXN = 300 };
+    static uint8_t vals[MAXN * 8], split[MAXN * 8], back[MAXN * 8 + 8];
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < sizeof vals; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        vals[i] = (uint8_t)x;
+    }
+    uint32_t bad = 0;
+    for (size_t n = 0; n <= MAXN; n += n < 40 ? 1 : 13) {
+        pq_bss_encode(split, vals, n, 8);
+        for (size_t j = 0; j < 8 && n; j++) /* stream j holds byte j of every value */
+            bad += split[j * n + n - 1] != vals[(n - 1) * 8 + j];
+        memset(back, 0xa5, sizeof back);
+        CHECK(pq_bss_decode(split, n * 8, back, n, 8, &e) == VG_OK);
+        bad += memcmp(back, vals, n * 8) != 0 || back[n * 8] != 0xa5;
+    }
+    CHECK_INT(bad, 0);
 }
 
 static void test_codecs(void)
