@@ -293,7 +293,10 @@ static inline int64_t ab_imin(int64_t a, int64_t b)
         (out) = F(F(m0, m1), F(m2, m3));                                                           \
     } while (0)
 
-/* One group without NULLs: the batch's extreme in registers, then one merge. */
+/* One group without NULLs: the batch's extreme in registers, then one merge. Row by
+ * row, the first of equal extremes is kept; the lanes may keep another one, which is
+ * the same double unless the extreme is a zero (0.0 and -0.0 compare equal) or NaN (the
+ * payload): then the rows go one by one (false), so the answer is exactly theirs. */
 static bool ab_mm_one(ab_mm *s, const qvec *v, uint32_t nr, bool mx)
 {
     if (nr == 0 || (v->type != QT_INT && v->type != QT_TIMESTAMP && v->type != QT_INTERVAL &&
@@ -305,6 +308,8 @@ static bool ab_mm_one(ab_mm *s, const qvec *v, uint32_t nr, bool mx)
             AB_LANES(double, v->v.f64, nr, ab_fmax, m);
         else
             AB_LANES(double, v->v.f64, nr, ab_fmin, m);
+        if (m == 0 || m != m)
+            return false;
         s->v.f = !s->seen ? m : mx ? ab_fmax(s->v.f, m) : ab_fmin(s->v.f, m);
     } else {
         int64_t m;
@@ -443,9 +448,11 @@ static void ab_mm_destroy(void *st, uint32_t ng)
     ab_mm_destroy_s(st, sizeof(ab_mm), ng);
 }
 
+/* count, sum, avg, min and max take a run in row order (min/max's lanes give the same
+ * value: see ab_mm_one), so all may run by run. */
 #define AB_DEF(NAME, MIN, MAX, RES, P, SIZE, DESTROY, DESTROY_S)                                   \
     {                                                                                              \
-        {NAME, MIN, MAX, RES, P##_size, P##_init, P##_update, P##_finalize, DESTROY}, SIZE,        \
+        {NAME, MIN, MAX, RES, P##_size, P##_init, P##_update, P##_finalize, DESTROY, true}, SIZE,  \
             P##_update_s, P##_finalize_s, DESTROY_S                                                \
     }
 

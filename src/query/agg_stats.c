@@ -210,21 +210,49 @@ typedef struct as_vals {
     double p; /* approx_percentile_cont: the percentile */
 } as_vals;
 
+/* Room for `extra` more values (capacity doubling from 8). */
+static int as_vals_reserve(qctx *c, as_vals *s, uint32_t extra)
+{
+    uint64_t need = (uint64_t)s->n + extra;
+    if (need <= s->cap)
+        return VG_OK;
+    uint64_t cap = s->cap ? s->cap : 8;
+    while (cap < need)
+        cap *= 2;
+    if (cap > UINT32_MAX)
+        return vg_err_set(c->err, VG_ELIMIT, "too many values in one group");
+    if (qa_charge(c, (size_t)(cap - s->cap) * sizeof(double)))
+        return as_err(c);
+    double *p = vg_realloc(s->v, (size_t)cap * sizeof(double));
+    if (!p)
+        return vg_err_set(c->err, VG_ENOMEM, "out of memory keeping values for a median");
+    s->v = p;
+    s->cap = (uint32_t)cap;
+    return VG_OK;
+}
+
 static int as_vals_push(qctx *c, as_vals *s, double x)
 {
-    if (s->n == s->cap) {
-        uint32_t cap = s->cap ? s->cap * 2 : 8;
-        if (cap < s->cap)
-            return vg_err_set(c->err, VG_ELIMIT, "too many values in one group");
-        if (qa_charge(c, (size_t)(cap - s->cap) * sizeof(double)))
-            return as_err(c);
-        double *p = vg_realloc(s->v, (size_t)cap * sizeof(double));
-        if (!p)
-            return vg_err_set(c->err, VG_ENOMEM, "out of memory keeping values for a median");
-        s->v = p;
-        s->cap = cap;
+    int rc = s->n == s->cap ? as_vals_reserve(c, s, 1) : VG_OK;
+    if (rc == VG_OK)
+        s->v[s->n++] = x;
+    return rc;
+}
+
+/* A run of one group (no group ids): room once, then the values in row order. */
+static int as_vals_run(qctx *c, as_vals *s, const qvec *v, uint32_t nr)
+{
+    int rc = as_vals_reserve(c, s, nr);
+    if (rc != VG_OK)
+        return rc;
+    if (v->type == QT_FLOAT && !v->valid) {
+        memcpy(s->v + s->n, v->v.f64, (size_t)nr * sizeof(double));
+        s->n += nr;
+        return VG_OK;
     }
-    s->v[s->n++] = x;
+    for (uint32_t r = 0; r < nr; r++)
+        if (qvec_is_valid(v, r))
+            s->v[s->n++] = as_num(v, r);
     return VG_OK;
 }
 
@@ -234,6 +262,8 @@ static int as_vals_update_s(qctx *c, char *st, size_t stride, const uint32_t *g,
     int rc;
     if (!as_numeric_input(c, &a[0], &rc))
         return rc;
+    if (!g)
+        return as_vals_run(c, (as_vals *)st, &a[0], nr);
     for (uint32_t r = 0; r < nr; r++) {
         if (!qvec_is_valid(&a[0], r))
             continue;
@@ -406,19 +436,25 @@ static void as_vals_destroy(void *st, uint32_t ng)
     as_vals_destroy_s(st, sizeof(as_vals), ng);
 }
 
-#define AS_DEF(NAME, MIN, MAX, P, SIZE, DESTROY, DESTROY_S)                                        \
+/* BY_RUN: the variances merge a whole batch into a group with other rounding than
+ * row-by-row Welford updates (as_var_batch), so they are not handed runs; the kept
+ * values are pushed in row order either way. */
+#define AS_DEF(NAME, MIN, MAX, P, SIZE, DESTROY, DESTROY_S, BY_RUN)                                \
     {                                                                                              \
-        {NAME, MIN, MAX, P##_resolve, P##_size, P##_init, P##_update, P##_finalize, DESTROY},      \
+        {NAME, MIN, MAX, P##_resolve, P##_size, P##_init, P##_update, P##_finalize, DESTROY,       \
+         BY_RUN},                                                                                  \
             SIZE, P##_update_s, P##_finalize_s, DESTROY_S                                          \
     }
 
 const qa_def qa_stddev_def =
-    AS_DEF("stddev_samp", 1, 1, as_std_samp, sizeof(as_welford), NULL, NULL);
+    AS_DEF("stddev_samp", 1, 1, as_std_samp, sizeof(as_welford), NULL, NULL, false);
 const qa_def qa_stddev_pop_def =
-    AS_DEF("stddev_pop", 1, 1, as_std_pop, sizeof(as_welford), NULL, NULL);
-const qa_def qa_var_def = AS_DEF("var_samp", 1, 1, as_var_samp, sizeof(as_welford), NULL, NULL);
-const qa_def qa_var_pop_def = AS_DEF("var_pop", 1, 1, as_var_pop, sizeof(as_welford), NULL, NULL);
+    AS_DEF("stddev_pop", 1, 1, as_std_pop, sizeof(as_welford), NULL, NULL, false);
+const qa_def qa_var_def =
+    AS_DEF("var_samp", 1, 1, as_var_samp, sizeof(as_welford), NULL, NULL, false);
+const qa_def qa_var_pop_def =
+    AS_DEF("var_pop", 1, 1, as_var_pop, sizeof(as_welford), NULL, NULL, false);
 const qa_def qa_median_def =
-    AS_DEF("median", 1, 1, as_median, sizeof(as_vals), as_vals_destroy, as_vals_destroy_s);
+    AS_DEF("median", 1, 1, as_median, sizeof(as_vals), as_vals_destroy, as_vals_destroy_s, true);
 const qa_def qa_percentile_def = AS_DEF("approx_percentile_cont", 2, 3, as_pct, sizeof(as_vals),
-                                        as_vals_destroy, as_vals_destroy_s);
+                                        as_vals_destroy, as_vals_destroy_s, true);
