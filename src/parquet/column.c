@@ -769,9 +769,11 @@ int parquet_read_column_into(const parquet_file *f, uint32_t rg, uint32_t col, v
     } else {
         out->ids = NULL;
     }
+    /* an ids_only column never gathered its strings; a chunk without data pages never
+     * made its values array */
     if (d.ids_only && out->ids)
-        out->v.s = NULL; /* never gathered */
-    else if (!out->v.b && alloc_values(&d) != VG_OK) /* no data page at all */
+        out->v.s = NULL;
+    else if (!out->v.b && alloc_values(&d) != VG_OK)
         rc = VG_ENOMEM;
     if (rc != VG_OK)
         memset(out, 0, sizeof *out);

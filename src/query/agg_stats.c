@@ -441,8 +441,8 @@ static void as_vals_destroy(void *st, uint32_t ng)
  * values are pushed in row order either way. */
 #define AS_DEF(NAME, MIN, MAX, P, SIZE, DESTROY, DESTROY_S, BY_RUN)                                \
     {                                                                                              \
-        {NAME, MIN, MAX, P##_resolve, P##_size, P##_init, P##_update, P##_finalize, DESTROY,       \
-         BY_RUN},                                                                                  \
+        {NAME,     MIN,        MAX,          P##_resolve, P##_size,                                \
+         P##_init, P##_update, P##_finalize, DESTROY,     BY_RUN},                                 \
             SIZE, P##_update_s, P##_finalize_s, DESTROY_S                                          \
     }
 

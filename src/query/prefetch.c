@@ -181,8 +181,9 @@ int qop_prefetch_take(qop_prefetch *p, uint32_t i, buffer_chunk **out, vg_err *e
     pthread_mutex_unlock(&p->mu);
     if (got.state == SLOT_DONE && got.rc != VG_OK) {
         if (e)
-            *e = got.err ? *got.err
-                         : (vg_err){.code = (vg_code)got.rc, .msg = "out of memory reporting an error"};
+            *e = got.err
+                     ? *got.err
+                     : (vg_err){.code = (vg_code)got.rc, .msg = "out of memory reporting an error"};
         vg_free(got.err);
     }
     if (got.state == SLOT_DONE) {

@@ -1022,8 +1022,8 @@ static void test_read_ids_only(void)
         bool valid = (o.valid[r >> 3] >> (r & 7)) & 1;
         bad += valid != (r % 7 != 0) || o.v.s[r].len != ref.v.s[r].len ||
                memcmp(o.v.s[r].ptr, ref.v.s[r].ptr, o.v.s[r].len) ||
-               (valid && (o.v.s[r].len != many[r].len ||
-                          memcmp(o.v.s[r].ptr, many[r].ptr, many[r].len)));
+               (valid &&
+                (o.v.s[r].len != many[r].len || memcmp(o.v.s[r].ptr, many[r].ptr, many[r].len)));
     }
     CHECK_INT(bad, 0);
 
@@ -1537,10 +1537,10 @@ static void test_corrupt_every_byte(void)
     }
 }
 
-TEST_MAIN(test_thrift_round_trip, test_read_into_caller_memory, test_read_ids_only, test_thrift_skip, test_thrift_errors, test_bitpack_widths,
-          test_rle_hybrid, test_delta_binary_packed, test_delta_int32_wraps, test_delta_strings,
+TEST_MAIN(test_thrift_round_trip, test_read_into_caller_memory, test_read_ids_only,
+          test_thrift_skip, test_thrift_errors, test_bitpack_widths, test_rle_hybrid,
+          test_delta_binary_packed, test_delta_int32_wraps, test_delta_strings,
           test_byte_stream_split, test_codecs, test_round_trip_encodings, test_round_trip_codecs,
           test_round_trip_edges, test_empty_strings, test_string_inputs, test_double_dictionary,
-          test_statistics,
-          test_file_descriptor, test_writer_errors, test_out_of_memory, test_foreign_types,
-          test_corrupt_messages, test_corrupt_every_byte)
+          test_statistics, test_file_descriptor, test_writer_errors, test_out_of_memory,
+          test_foreign_types, test_corrupt_messages, test_corrupt_every_byte)

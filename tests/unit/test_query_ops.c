@@ -966,7 +966,8 @@ static qvec reference(env *v, const qagg_call *call, qbatch *bs, uint32_t nb, co
     for (uint32_t b = 0; b < nb; b++) {
         qvec args[2] = {bs[b].cols[call->args[0]->col], bs[b].cols[2]};
         if (call->nargs > 1 && call->args[1]->kind == QX_LITERAL) { /* the percentile */
-            args[1] = (qvec){.type = QT_FLOAT, .n = bs[b].nrows,
+            args[1] = (qvec){.type = QT_FLOAT,
+                             .n = bs[b].nrows,
                              .v.f64 = vg_arena_alloc(&v->arena, bs[b].nrows * 8)};
             for (uint32_t r = 0; r < bs[b].nrows; r++)
                 args[1].v.f64[r] = call->args[1]->lit.v.f;
