@@ -35,6 +35,9 @@
 #include "op_int.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ---- key columns: values to words ---- */
 
@@ -580,6 +583,8 @@ typedef struct agg_state {
     gtab gt;
     uint32_t *groups; /* Q_BATCH_ROWS */
     uint32_t *run_at; /* Q_BATCH_ROWS + 1: where the current batch's runs start */
+    uint32_t *run_g;  /* Q_BATCH_ROWS: the group of each run */
+    bool groups_set;  /* groups holds the current batch's group ids (else runs only) */
     qvec *slice;      /* MAX_AGG_ARGS: an aggregate's arguments over one run */
     uint8_t *bits;    /* MAX_AGG_ARGS bitmaps of Q_BATCH_ROWS: their validity */
     bool done_input;
@@ -614,13 +619,14 @@ static int agg_open(qop *op, qctx *c)
     s->kv = qctx_alloc(c, nk * sizeof *s->kv);
     s->groups = qctx_alloc(c, Q_BATCH_ROWS * sizeof *s->groups);
     s->run_at = qctx_alloc(c, (Q_BATCH_ROWS + 1) * sizeof *s->run_at);
+    s->run_g = qctx_alloc(c, Q_BATCH_ROWS * sizeof *s->run_g);
     s->slice = qctx_alloc(c, MAX_AGG_ARGS * sizeof *s->slice);
     s->bits = qctx_alloc(c, MAX_AGG_ARGS * (Q_BATCH_ROWS / 8));
     s->bufs = qctx_alloc(c, nk * sizeof *s->bufs);
     uint32_t ncols = s->ngroup + s->naggs;
     s->out.cols = qctx_alloc(c, (ncols ? ncols : 1) * sizeof *s->out.cols);
-    if (!s->keys || !s->kv || !s->groups || !s->run_at || !s->slice || !s->bits || !s->bufs ||
-        !s->out.cols)
+    if (!s->keys || !s->kv || !s->groups || !s->run_at || !s->run_g || !s->slice || !s->bits ||
+        !s->bufs || !s->out.cols)
         return qop_err(c);
     memset(s->bufs, 0, nk * sizeof *s->bufs);
     s->out.ncols = ncols;
@@ -671,23 +677,71 @@ static bool only_count_star(const agg_state *s)
 
 static void slice_vec(const qvec *v, uint32_t off, uint32_t n, qvec *sel, qvec *out);
 
-/* The starts of the runs of equal group ids in groups[0..n), then n; how many runs,
- * or 0 when they are shorter than RUN_MIN_AVG on average (found out early). */
-static uint32_t find_runs(const uint32_t *groups, uint32_t n, uint32_t *at)
+/* The end of the run of equal values that starts at v[r]: sixteen at a time while
+ * they all match (a run of one tag is thousands of rows long). */
+static uint32_t run_end(const uint32_t *v, uint32_t r, uint32_t n)
+{
+    uint32_t cur = v[r];
+#if defined(__SSE2__)
+    __m128i c = _mm_set1_epi32((int)cur);
+    for (; r + 16 <= n; r += 16) {
+        const __m128i *p = (const __m128i *)(const void *)(v + r);
+        __m128i a = _mm_and_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p), c),
+                                  _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), c));
+        __m128i b = _mm_and_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p + 2), c),
+                                  _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), c));
+        if (_mm_movemask_epi8(_mm_and_si128(a, b)) != 0xffff)
+            break;
+    }
+#endif
+    while (r < n && v[r] == cur)
+        r++;
+    return r;
+}
+
+/* The starts of the runs of equal values in v[0..n), then n; how many runs, or 0 when
+ * they are shorter than RUN_MIN_AVG on average (found out early). */
+static uint32_t find_runs(const uint32_t *v, uint32_t n, uint32_t *at)
 {
     uint32_t k = 0, most = n / RUN_MIN_AVG;
-    if (n == 0)
-        return 0;
-    at[k++] = 0;
-    for (uint32_t r = 1; r < n; r++) {
-        if (groups[r] == groups[r - 1])
-            continue;
-        if (k >= most)
+    for (uint32_t r = 0; r < n; r = run_end(v, r, n)) {
+        if (k > most)
             return 0;
         at[k++] = r;
     }
     at[k] = n;
     return k;
+}
+
+/* GROUP BY one tag without NULLs, in runs: the runs of the dictionary ids, and one
+ * group lookup per run. 0 when the runs are too short (nothing is set then). */
+static int dict1_runs(qctx *c, gtab *g, const qvec *v, uint32_t n, uint32_t *at, uint32_t *rg,
+                      uint32_t *nruns)
+{
+    *nruns = 0;
+    uint32_t k = find_runs(v->ids, n, at);
+    if (k == 0)
+        return VG_OK;
+    dict_map *m = NULL;
+    int rc = keycol_map(c, &g->keys[0], v, &m);
+    for (uint32_t i = 0; i < k && rc == VG_OK; i++) {
+        uint32_t id = v->ids[at[i]];
+        rg[i] = m->group[id];
+        if (rg[i] == UINT32_MAX)
+            rc = dict_group(c, g, m, v, id, &rg[i]);
+    }
+    if (rc == VG_OK)
+        *nruns = k;
+    return rc;
+}
+
+/* Group ids of the batch's rows from its runs. */
+static void groups_from_runs(agg_state *s, uint32_t nruns)
+{
+    for (uint32_t k = 0; k < nruns; k++)
+        for (uint32_t r = s->run_at[k]; r < s->run_at[k + 1]; r++)
+            s->groups[r] = s->run_g[k];
+    s->groups_set = true;
 }
 
 /* Bits [off, off + n) of src as bits [0, n) of dst. */
@@ -729,7 +783,7 @@ static int update_by_runs(qctx *c, agg_state *s, agg_run *a, uint32_t nruns)
     for (uint32_t k = 0; k < nruns; k++) {
         uint32_t r0 = s->run_at[k], n = s->run_at[k + 1] - r0;
         slice_args(s, a, r0, n);
-        char *st = a->states + (size_t)s->groups[r0] * a->size;
+        char *st = a->states + (size_t)s->run_g[k] * a->size;
         int rc = a->agg->update(c, st, NULL, s->slice, a->call->nargs, n);
         if (rc != VG_OK)
             return rc;
@@ -752,17 +806,28 @@ static int agg_consume(qctx *c, agg_state *s, const qbatch *in)
     }
     for (uint32_t j = 0; j < s->ngroup && rc == VG_OK; j++)
         rc = qexpr_eval(c, s->group[j], in, &s->kv[j]);
-    if (rc == VG_OK && s->ngroup == 1 && s->kv[0].type == QT_STRING && s->kv[0].ids) {
-        rc = assign_dict1(c, &s->gt, &s->kv[0], n, s->groups);
-    } else {
-        for (uint32_t j = 0; j < s->ngroup && rc == VG_OK; j++)
-            rc = keycol_encode(c, &s->keys[j], &s->kv[j], n);
-        if (rc == VG_OK)
-            rc = gtab_assign(c, &s->gt, n, s->groups);
+    /* group ids per row, or only per run (one tag without NULLs: from its ids) */
+    uint32_t nruns = 0;
+    s->groups_set = false;
+    bool dict1 = s->ngroup == 1 && s->kv[0].type == QT_STRING && s->kv[0].ids;
+    if (rc == VG_OK && dict1 && !s->kv[0].valid)
+        rc = dict1_runs(c, &s->gt, &s->kv[0], n, s->run_at, s->run_g, &nruns);
+    if (rc == VG_OK && nruns == 0) {
+        if (dict1) {
+            rc = assign_dict1(c, &s->gt, &s->kv[0], n, s->groups);
+        } else {
+            for (uint32_t j = 0; j < s->ngroup && rc == VG_OK; j++)
+                rc = keycol_encode(c, &s->keys[j], &s->kv[j], n);
+            if (rc == VG_OK)
+                rc = gtab_assign(c, &s->gt, n, s->groups);
+        }
+        s->groups_set = true;
+        nruns = rc == VG_OK ? find_runs(s->groups, n, s->run_at) : 0;
+        for (uint32_t k = 0; k < nruns; k++)
+            s->run_g[k] = s->groups[s->run_at[k]];
     }
     if (rc != VG_OK)
         return rc;
-    uint32_t nruns = find_runs(s->groups, n, s->run_at);
     for (uint32_t i = 0; i < s->naggs; i++) {
         agg_run *a = &s->aggs[i];
         for (uint32_t j = 0; j < a->call->nargs; j++) {
@@ -773,8 +838,11 @@ static int agg_consume(qctx *c, agg_state *s, const qbatch *in)
         rc = ensure_states(c, a, s->gt.ngroups);
         if (rc == VG_OK && nruns && runs_apply(a))
             rc = update_by_runs(c, s, a, nruns);
-        else if (rc == VG_OK)
+        else if (rc == VG_OK) {
+            if (!s->groups_set)
+                groups_from_runs(s, nruns);
             rc = a->agg->update(c, a->states, s->groups, a->args, a->call->nargs, n);
+        }
         if (rc != VG_OK)
             return rc;
     }

@@ -903,16 +903,35 @@ static uint32_t rnd(uint32_t n)
     return (uint32_t)(rnd_state % n);
 }
 
-/* A batch of (key INT, v FLOAT, t TIMESTAMP, w FLOAT) rows: runs of one key of length
- * [lo, hi] (the first continuing `*key`), v NULL one row in nine, w never NULL, keys 7
- * and 8 only zeros of both signs (and -2.5 for 7), times 0..49 with ties and out of
- * order. */
+/* Two dictionaries of the tags "k0".."k10": id = key in one, 10 - key in the other. */
+static qstr tag_dicts[2][11];
+static int dict_turn;
+
+static void make_tag_dicts(env *v)
+{
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < 11; i++) {
+            char *p = vg_arena_alloc(&v->arena, 8);
+            snprintf(p, 8, "k%d", d ? 10 - i : i);
+            tag_dicts[d][i] = (qstr){p, (uint32_t)strlen(p)};
+        }
+}
+
+/* A batch of (key INT, v FLOAT, t TIMESTAMP, w FLOAT, tag "k<key>") rows: runs of one
+ * key of length [lo, hi] (the first continuing `*key`), v NULL one row in nine, w never
+ * NULL, keys 7 and 8 only zeros of both signs (and -2.5 for 7), times 0..49 with ties
+ * and out of order; the tags in dictionary form, batches taking turns at the two
+ * dictionaries. */
 static void runs_batch(env *v, qbatch *b, uint32_t n, uint32_t lo, uint32_t hi, int64_t *key)
 {
     b->nrows = n;
-    b->ncols = 4;
-    b->cols = vg_arena_calloc(&v->arena, 4 * sizeof(qvec));
+    int d = dict_turn++ & 1;
+    b->ncols = 5;
+    b->cols = vg_arena_calloc(&v->arena, 5 * sizeof(qvec));
     qvec *k = &b->cols[0], *x = &b->cols[1], *t = &b->cols[2], *w = &b->cols[3];
+    uint32_t *ids = vg_arena_alloc(&v->arena, n * sizeof *ids);
+    b->cols[4] = (qvec){.type = QT_STRING, .n = n, .ids = ids, .dict = tag_dicts[d],
+                        .dict_n = 11, .dict_id = 1000 + (uint64_t)d};
     *w = (qvec){.type = QT_FLOAT, .n = n, .v.f64 = vg_arena_alloc(&v->arena, n * 8)};
     *k = (qvec){.type = QT_INT, .n = n, .v.i64 = vg_arena_alloc(&v->arena, n * 8)};
     *x = (qvec){.type = QT_FLOAT, .n = n, .v.f64 = vg_arena_alloc(&v->arena, n * 8)};
@@ -936,6 +955,7 @@ static void runs_batch(env *v, qbatch *b, uint32_t n, uint32_t lo, uint32_t hi, 
         if (rnd(9))
             x->valid[r >> 3] |= (uint8_t)(1u << (r & 7));
         w->v.f64[r] = *key >= 7 ? x->v.f64[r] : (double)rnd(1000);
+        ids[r] = (uint32_t)(d ? 10 - *key : *key);
         t->v.i64[r] = rnd(50);
     }
 }
@@ -972,9 +992,14 @@ static qvec reference(env *v, const qagg_call *call, qbatch *bs, uint32_t nb, co
             for (uint32_t r = 0; r < bs[b].nrows; r++)
                 args[1].v.f64[r] = call->args[1]->lit.v.f;
         }
-        for (uint32_t r = 0; r < bs[b].nrows; r++)
-            for (g[r] = 0; keys[g[r]] != bs[b].cols[0].v.i64[r];)
+        uint32_t missing = 0;
+        for (uint32_t r = 0; r < bs[b].nrows; r++) {
+            for (g[r] = 0; g[r] < ng && keys[g[r]] != bs[b].cols[0].v.i64[r];)
                 g[r]++;
+            missing += g[r] == ng;
+            g[r] = g[r] == ng ? 0 : g[r];
+        }
+        CHECK_INT(missing, 0); /* every key is one of the operator's groups */
         CHECK_INT(ag->update(&v->c, st, g, args, call->nargs, bs[b].nrows), VG_OK);
     }
     qvec out;
@@ -1000,27 +1025,34 @@ static bool same_cell(const qvec *a, uint32_t i, const qvec *b, uint32_t j)
  * from one batch into the next: every aggregate that allows runs gives bit for bit
  * what row-by-row updates give (max keeps the first of 0.0 / -0.0, selector ties the
  * row-by-row winner, percentiles the values in row order). */
-static void test_aggregate_by_runs_exact(void)
+static void aggregate_by_runs(bool by_tag)
 {
     env v;
     env_init(&v, 0);
-    enum { NB = 5, NAGG = 11 };
+    make_tag_dicts(&v);
+    rnd_state = 0x9e3779b97f4a7c15ULL; /* the same rows for both keys */
+    dict_turn = 0;
+    enum { NB = 5, NAGG = 12 };
     qbatch *bs = vg_arena_calloc(&v.arena, NB * sizeof *bs);
     int64_t key = 0;
     runs_batch(&v, &bs[0], 4096, 1, 400, &key);
     runs_batch(&v, &bs[1], 4096, 1, 3, &key);
     runs_batch(&v, &bs[2], 1500, 20, 200, &key);
     runs_batch(&v, &bs[3], 77, 77, 77, &key); /* one run: the last key goes on */
-    for (uint32_t r = 0; r < 77; r++)
-        bs[3].cols[0].v.i64[r] = bs[2].cols[0].v.i64[1499];
+    for (uint32_t r = 0; r < 77; r++) {
+        int64_t k = bs[2].cols[0].v.i64[1499];
+        bs[3].cols[0].v.i64[r] = k;
+        ((uint32_t *)bs[3].cols[4].ids)[r] =
+            (uint32_t)(bs[3].cols[4].dict == tag_dicts[1] ? 10 - k : k);
+    }
     key = 10; /* a new group whose max is 0.0 (row 1), -0.0 coming later in another lane */
     runs_batch(&v, &bs[4], 64, 64, 64, &key);
     for (uint32_t r = 0; r < 64; r++)
         bs[4].cols[3].v.f64[r] = r == 1 ? 0.0 : r == 4 ? -0.0 : -2.5;
-    qtype in_types[] = {QT_INT, QT_FLOAT, QT_TIMESTAMP, QT_FLOAT};
-    qschema in_sc = schema_of(&v, 4, in_types);
+    qtype in_types[] = {QT_INT, QT_FLOAT, QT_TIMESTAMP, QT_FLOAT, QT_STRING};
+    qschema in_sc = schema_of(&v, 5, in_types);
     qexpr **g = vg_arena_alloc(&v.arena, sizeof *g);
-    g[0] = x_col(&v, 0, QT_INT);
+    g[0] = by_tag ? x_col(&v, 4, QT_STRING) : x_col(&v, 0, QT_INT);
     qexpr *x = x_col(&v, 1, QT_FLOAT), *t = x_col(&v, 2, QT_TIMESTAMP);
     qexpr *w = x_col(&v, 3, QT_FLOAT);
     qagg_call *aggs = vg_arena_alloc(&v.arena, NAGG * sizeof *aggs);
@@ -1035,9 +1067,10 @@ static void test_aggregate_by_runs_exact(void)
     aggs[8] = agg_call(&v, "median", x);
     aggs[9] = agg_call(&v, "max", w); /* no NULLs: in lanes */
     aggs[10] = agg_call(&v, "min", w);
+    aggs[11] = agg_call(&v, "var_samp", w); /* not by runs: group ids made from them */
     for (int i = 0; i < NAGG; i++)
-        CHECK(aggs[i].agg->by_run);
-    qtype out_types[1 + NAGG] = {QT_INT};
+        CHECK(aggs[i].agg->by_run == (i != 11));
+    qtype out_types[1 + NAGG] = {by_tag ? QT_STRING : QT_INT};
     for (int i = 0; i < NAGG; i++)
         out_types[1 + i] = aggs[i].ret;
     qschema sc = schema_of(&v, 1 + NAGG, out_types);
@@ -1049,7 +1082,7 @@ static void test_aggregate_by_runs_exact(void)
     if (out && out->nrows == 11) {
         int64_t keys[11];
         for (uint32_t r = 0; r < 11; r++)
-            keys[r] = out->cols[0].v.i64[r];
+            keys[r] = by_tag ? atoi(qvec_str(&out->cols[0], r).p + 1) : out->cols[0].v.i64[r];
         uint32_t bad = 0, zeros = 0, neg = 0;
         for (int i = 0; i < NAGG; i++) {
             qvec ref = reference(&v, &aggs[i], bs, NB, keys, 11);
@@ -1071,6 +1104,12 @@ static void test_aggregate_by_runs_exact(void)
     }
     op->vt->close(op, &v.c);
     env_destroy(&v);
+}
+
+static void test_aggregate_by_runs_exact(void)
+{
+    aggregate_by_runs(false); /* an INT key: group ids per row, then runs */
+    aggregate_by_runs(true);  /* a tag: runs of its dictionary ids, across dictionaries */
 }
 
 static void test_aggregate_empty_input(void)
