@@ -930,8 +930,12 @@ static void runs_batch(env *v, qbatch *b, uint32_t n, uint32_t lo, uint32_t hi, 
     b->cols = vg_arena_calloc(&v->arena, 5 * sizeof(qvec));
     qvec *k = &b->cols[0], *x = &b->cols[1], *t = &b->cols[2], *w = &b->cols[3];
     uint32_t *ids = vg_arena_alloc(&v->arena, n * sizeof *ids);
-    b->cols[4] = (qvec){.type = QT_STRING, .n = n, .ids = ids, .dict = tag_dicts[d],
-                        .dict_n = 11, .dict_id = 1000 + (uint64_t)d};
+    b->cols[4] = (qvec){.type = QT_STRING,
+                        .n = n,
+                        .ids = ids,
+                        .dict = tag_dicts[d],
+                        .dict_n = 11,
+                        .dict_id = 1000 + (uint64_t)d};
     *w = (qvec){.type = QT_FLOAT, .n = n, .v.f64 = vg_arena_alloc(&v->arena, n * 8)};
     *k = (qvec){.type = QT_INT, .n = n, .v.i64 = vg_arena_alloc(&v->arena, n * 8)};
     *x = (qvec){.type = QT_FLOAT, .n = n, .v.f64 = vg_arena_alloc(&v->arena, n * 8)};
