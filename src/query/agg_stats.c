@@ -329,6 +329,58 @@ static void as_select(double *v, uint32_t n, uint32_t k)
     }
 }
 
+/* Floyd and Rivest's selection for arrays without NaN and without zeros, where `<` is
+ * the whole order and equal values are the same bits, so any correct selection leaves
+ * the same value at v[k] as as_select: about n + o(n) comparisons instead of 2-3 n,
+ * by first narrowing [lo, hi] around k on a sample (a p99 over millions of values in
+ * a group spends most of the query's time selecting). */
+static void as_select_plain(double *v, int64_t lo, int64_t hi, int64_t k)
+{
+    while (hi > lo) {
+        if (hi - lo > 600) {
+            double n = (double)(hi - lo + 1), i = (double)(k - lo + 1);
+            double z = log(n), s = 0.5 * exp(2 * z / 3);
+            double sd = 0.5 * sqrt(z * s * (n - s) / n) * (i - n / 2 < 0 ? -1 : 1);
+            int64_t nlo = (int64_t)((double)k - i * s / n + sd);
+            int64_t nhi = (int64_t)((double)k + (n - i) * s / n + sd);
+            as_select_plain(v, nlo > lo ? nlo : lo, nhi < hi ? nhi : hi, k);
+        }
+        double t = v[k];
+        int64_t i = lo, j = hi;
+        as_swap(&v[lo], &v[k]);
+        if (v[hi] > t)
+            as_swap(&v[hi], &v[lo]);
+        while (i < j) {
+            as_swap(&v[i], &v[j]);
+            i++;
+            j--;
+            while (v[i] < t)
+                i++;
+            while (v[j] > t)
+                j--;
+        }
+        if (v[lo] == t) {
+            as_swap(&v[lo], &v[j]);
+        } else {
+            j++;
+            as_swap(&v[j], &v[hi]);
+        }
+        if (j <= k)
+            lo = j + 1;
+        if (k <= j)
+            hi = j - 1;
+    }
+}
+
+/* No NaN and no zero of either sign among v[0..n). */
+static bool as_plain(const double *v, uint32_t n)
+{
+    uint32_t odd = 0;
+    for (uint32_t i = 0; i < n; i++)
+        odd |= (v[i] == 0) | (v[i] != v[i]);
+    return !odd;
+}
+
 /* The smallest of v[from..n). */
 static double as_min_from(const double *v, uint32_t from, uint32_t n)
 {
@@ -347,7 +399,10 @@ static double as_percentile(double *v, uint32_t n, double p)
     uint32_t lo = (uint32_t)floor(rank);
     if (lo >= n)
         lo = n - 1;
-    as_select(v, n, lo);
+    if (as_plain(v, n))
+        as_select_plain(v, 0, (int64_t)n - 1, lo);
+    else
+        as_select(v, n, lo);
     double a = v[lo];
     if (lo + 1 >= n || rank == (double)lo)
         return a;
@@ -418,7 +473,14 @@ static int as_pct_update_s(qctx *c, char *st, size_t stride, const uint32_t *g, 
                           "inclusive, %s is invalid",
                           qvec_is_valid(&a[1], 0) ? buf : "NULL");
     }
-    for (uint32_t r = 0; r < nr; r++)
+    if (!g) { /* one group: it has p when a row has a value */
+        uint32_t r = 0;
+        while (r < nr && !qvec_is_valid(&a[0], r))
+            r++;
+        if (r < nr)
+            ((as_vals *)st)->p = p;
+    }
+    for (uint32_t r = 0; g && r < nr; r++)
         if (qvec_is_valid(&a[0], r))
             ((as_vals *)(st + (size_t)qa_group(g, r) * stride))->p = p;
     return as_vals_update_s(c, st, stride, g, a, 1, nr);
