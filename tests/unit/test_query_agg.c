@@ -627,5 +627,6 @@ static void test_memory_accounting(void)
 }
 
 TEST_MAIN(test_registry, test_count, test_sum_avg, test_min_max, test_variance,
-          test_median_percentile, test_percentile_selection, test_selectors, test_selector_typed_output, test_distinct,
-          test_one_group_fast_path, test_memory_accounting)
+          test_median_percentile, test_percentile_selection, test_selectors,
+          test_selector_typed_output, test_distinct, test_one_group_fast_path,
+          test_memory_accounting)
