@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int as_err(qctx *c)
 {
@@ -393,20 +394,79 @@ static double as_min_from(const double *v, uint32_t from, uint32_t n)
 
 /* Linear interpolation between the order statistics around rank p * (n - 1), the
  * "continuous" percentile of PostgreSQL and DuckDB (median = p 0.5). */
+static int as_cmp_plain(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Below this many values a group is selected in place. */
+#define AS_SAMPLE_MIN 20000
+#define AS_SAMPLE 8192
+
+/* The values of rank lo (*a) and, when need_b, lo + 1 (*b) of v[0..n) without moving
+ * v: bounds around rank lo from a sorted sample, then one pass without branches that
+ * counts the values below the lower bound and copies those between the bounds, and a
+ * selection among the copies (a few percent of n). false when v holds a zero or NaN
+ * (as_plain) or the ranks fall outside the bounds (an unlucky sample): the caller then
+ * selects in v itself. With neither, equal values are the same bits, so the answer is
+ * the one any selection gives. */
+static bool as_sample_select(const double *v, uint32_t n, uint32_t lo, bool need_b, double *a,
+                             double *b)
+{
+    uint32_t cap = n / 8 + 1024;
+    double *s = vg_malloc(AS_SAMPLE * sizeof *s), *buf = vg_malloc(((size_t)cap + 1) * sizeof *buf);
+    bool ok = s && buf;
+    uint64_t c = 0, below = 0;
+    if (ok) {
+        for (uint32_t i = 0; i < AS_SAMPLE; i++)
+            s[i] = v[(uint64_t)i * n / AS_SAMPLE];
+        qsort(s, AS_SAMPLE, sizeof *s, as_cmp_plain);
+        uint32_t r = (uint32_t)((uint64_t)lo * AS_SAMPLE / n), d = 280; /* ~3 sqrt(sample) */
+        double pl = r > d ? s[r - d] : -INFINITY;
+        double ph = r + d < AS_SAMPLE ? s[r + d] : INFINITY;
+        uint32_t odd = 0;
+        for (uint32_t i = 0; i < n && ok; i++) {
+            double x = v[i];
+            odd |= (x == 0) | (x != x);
+            below += x < pl;
+            buf[c] = x;
+            c += (x >= pl) & (x <= ph);
+            ok = c < cap;
+        }
+        ok = ok && !odd && lo >= below && lo - below + (uint64_t)need_b < c;
+    }
+    if (ok) {
+        int64_t k = (int64_t)(lo - below);
+        as_select_plain(buf, 0, (int64_t)c - 1, k);
+        *a = buf[k];
+        if (need_b)
+            *b = as_min_from(buf, (uint32_t)k + 1, (uint32_t)c);
+    }
+    vg_free(s);
+    vg_free(buf);
+    return ok;
+}
+
 static double as_percentile(double *v, uint32_t n, double p)
 {
     double rank = p * (double)(n - 1);
     uint32_t lo = (uint32_t)floor(rank);
     if (lo >= n)
         lo = n - 1;
-    if (as_plain(v, n))
-        as_select_plain(v, 0, (int64_t)n - 1, lo);
-    else
-        as_select(v, n, lo);
-    double a = v[lo];
-    if (lo + 1 >= n || rank == (double)lo)
+    bool need_b = !(lo + 1 >= n || rank == (double)lo);
+    double a, b = 0;
+    if (n < AS_SAMPLE_MIN || !as_sample_select(v, n, lo, need_b, &a, &b)) {
+        if (as_plain(v, n))
+            as_select_plain(v, 0, (int64_t)n - 1, lo);
+        else
+            as_select(v, n, lo);
+        a = v[lo];
+        if (need_b)
+            b = as_min_from(v, lo + 1, n);
+    }
+    if (!need_b)
         return a;
-    double b = as_min_from(v, lo + 1, n);
     return a + (rank - (double)lo) * (b - a);
 }
 

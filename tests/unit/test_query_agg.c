@@ -407,24 +407,27 @@ static void test_median_percentile(void)
     teardown();
 }
 
-static int cmp_double(const void *a, const void *b)
+static int cmp_double(const void *a, const void *b) /* NaN last */
 {
     double x = *(const double *)a, y = *(const double *)b;
+    if (x != x || y != y)
+        return (x != x) - (y != y);
     return (x > y) - (x < y);
 }
 
-/* Percentiles of many values without zeros or NaN (selected by Floyd-Rivest, on a
- * sample first) against a full sort, for ranks at both ends, in the middle and between
+/* Percentiles of many values without zeros or NaN (selected by Floyd-Rivest, or among
+ * the values between bounds from a sample) against a full sort, for ranks at both ends, in the middle and between
  * two values; with a zero among them the exact old selection is kept (same answers). */
-static void test_percentile_selection(void)
+static void percentile_selection(int N)
 {
     setup();
-    enum { N = 60001 };
     double *x = zalloc(N * 8), *sorted = zalloc(N * 8), *pv = zalloc(N * 8);
     uint64_t st = 12345;
     for (int i = 0; i < N; i++) {
         st = st * 6364136223846793005ULL + 1442695040888963407ULL;
-        x[i] = (double)((int)(st >> 40) % 3000 - 1500) + 0.25; /* duplicates, no zero */
+        /* few duplicates in one half, many in the other; no zero */
+        x[i] = i % 2 ? (double)((int64_t)(st >> 30) % 2000000 - 1000000) + 0.5
+                     : (double)((int)(st >> 40) % 3000 - 1500) + 0.25;
     }
     memcpy(sorted, x, N * 8);
     qsort(sorted, N, 8, cmp_double);
@@ -447,6 +450,18 @@ static void test_percentile_selection(void)
         }
     }
     CHECK_INT(bad, 0);
+    for (int i = 0; i < N / 100; i++) /* NaN sorts last: 1% of them shift every rank */
+        x[(i * 7919) % N] = NAN;
+    memcpy(sorted, x, N * 8);
+    qsort(sorted, N, 8, cmp_double);
+    for (int i = 0; i < N; i++)
+        pv[i] = 0.75;
+    qvec an[2] = {vf(N, x, NULL), vf(N, pv, NULL)};
+    double rank = 0.75 * (N - 1), lo = floor(rank), want = sorted[(int)lo];
+    want += (rank - lo) * (sorted[(int)lo + 1] - want);
+    char nb[64];
+    qf_fmt_f64(want, nb);
+    CHECK_STR(run("approx_percentile_cont", false, 2, an, NULL, N, 1), nb);
     x[77] = -0.0; /* a zero: the row-order selection, as before */
     memcpy(sorted, x, N * 8);
     qsort(sorted, N, 8, cmp_double);
@@ -454,6 +469,12 @@ static void test_percentile_selection(void)
     qf_fmt_f64(sorted[N / 2], buf);
     CHECK_STR(run1("median", vf(N, x, NULL), NULL, 1), buf);
     teardown();
+}
+
+static void test_percentile_selection(void)
+{
+    percentile_selection(15001); /* selected in place */
+    percentile_selection(60001); /* by a sample and one pass */
 }
 
 static void test_selectors(void)
