@@ -416,8 +416,9 @@ static int cmp_double(const void *a, const void *b) /* NaN last */
 }
 
 /* Percentiles of many values without zeros or NaN (selected by Floyd-Rivest, or among
- * the values between bounds from a sample) against a full sort, for ranks at both ends, in the middle and between
- * two values; with a zero among them the exact old selection is kept (same answers). */
+ * the values between bounds from a sample) against a full sort, for ranks at both ends, in the
+ * middle and between two values; with a zero among them the exact old selection is kept (same
+ * answers). */
 static void percentile_selection(int N)
 {
     setup();
