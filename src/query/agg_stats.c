@@ -330,11 +330,11 @@ static void as_select(double *v, uint32_t n, uint32_t k)
     }
 }
 
-/* Floyd and Rivest's selection for arrays without NaN and without zeros, where `<` is
- * the whole order and equal values are the same bits, so any correct selection leaves
- * the same value at v[k] as as_select: about n + o(n) comparisons instead of 2-3 n,
- * by first narrowing [lo, hi] around k on a sample (a p99 over millions of values in
- * a group spends most of the query's time selecting). */
+/* Floyd and Rivest's selection for arrays without NaN and without -0.0, where `<` is
+ * the whole order and equal values are the same bits (0.0 and -0.0 compare equal), so
+ * any correct selection leaves the same value at v[k] as as_select: about n + o(n)
+ * comparisons instead of 2-3 n, by first narrowing [lo, hi] around k on a sample (a
+ * p99 over millions of values in a group spends most of the query's time selecting). */
 static void as_select_plain(double *v, int64_t lo, int64_t hi, int64_t k)
 {
     while (hi > lo) {
@@ -373,12 +373,20 @@ static void as_select_plain(double *v, int64_t lo, int64_t hi, int64_t k)
     }
 }
 
-/* No NaN and no zero of either sign among v[0..n). */
+/* -0.0 (a zero with the sign bit). */
+static int as_neg_zero(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b == 0x8000000000000000ULL;
+}
+
+/* No NaN and no -0.0 among v[0..n). */
 static bool as_plain(const double *v, uint32_t n)
 {
-    uint32_t odd = 0;
+    int odd = 0;
     for (uint32_t i = 0; i < n; i++)
-        odd |= (v[i] == 0) | (v[i] != v[i]);
+        odd |= as_neg_zero(v[i]) | (v[i] != v[i]);
     return !odd;
 }
 
@@ -407,10 +415,10 @@ static int as_cmp_plain(const void *x, const void *y)
 /* The values of rank lo (*a) and, when need_b, lo + 1 (*b) of v[0..n) without moving
  * v: bounds around rank lo from a sorted sample, then one pass without branches that
  * counts the values below the lower bound and copies those between the bounds, and a
- * selection among the copies (a few percent of n). false when v holds a zero or NaN
- * (as_plain) or the ranks fall outside the bounds (an unlucky sample): the caller then
- * selects in v itself. With neither, equal values are the same bits, so the answer is
- * the one any selection gives. */
+ * selection among the copies (a few percent of n). false when v holds a -0.0 or the
+ * ranks fall outside the bounds (an unlucky sample, or ranks among the NaN, which no
+ * bound holds and which sort last): the caller then selects in v itself. Without -0.0,
+ * equal values are the same bits, so the answer is the one any selection gives. */
 static bool as_sample_select(const double *v, uint32_t n, uint32_t lo, bool need_b, double *a,
                              double *b)
 {
@@ -425,10 +433,10 @@ static bool as_sample_select(const double *v, uint32_t n, uint32_t lo, bool need
         uint32_t r = (uint32_t)((uint64_t)lo * AS_SAMPLE / n), d = 280; /* ~3 sqrt(sample) */
         double pl = r > d ? s[r - d] : -INFINITY;
         double ph = r + d < AS_SAMPLE ? s[r + d] : INFINITY;
-        uint32_t odd = 0;
+        int odd = 0;
         for (uint32_t i = 0; i < n && ok; i++) {
             double x = v[i];
-            odd |= (x == 0) | (x != x);
+            odd |= as_neg_zero(x);
             below += x < pl;
             buf[c] = x;
             c += (x >= pl) & (x <= ph);

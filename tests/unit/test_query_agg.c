@@ -415,10 +415,10 @@ static int cmp_double(const void *a, const void *b) /* NaN last */
     return (x > y) - (x < y);
 }
 
-/* Percentiles of many values without zeros or NaN (selected by Floyd-Rivest, or among
- * the values between bounds from a sample) against a full sort, for ranks at both ends, in the
- * middle and between two values; with a zero among them the exact old selection is kept (same
- * answers). */
+/* Percentiles of many values without -0.0 (selected by Floyd-Rivest, or among the
+ * values between bounds from a sample) against a full sort, for ranks at both ends, in
+ * the middle and between two values, and with NaN (last); with a -0.0 beside 0.0 the
+ * exact old selection is kept (same answers). */
 static void percentile_selection(int N)
 {
     setup();
@@ -426,9 +426,9 @@ static void percentile_selection(int N)
     uint64_t st = 12345;
     for (int i = 0; i < N; i++) {
         st = st * 6364136223846793005ULL + 1442695040888963407ULL;
-        /* few duplicates in one half, many in the other; no zero */
+        /* few duplicates in one half, many in the other; 0.0 but no -0.0 */
         x[i] = i % 2 ? (double)((int64_t)(st >> 30) % 2000000 - 1000000) + 0.5
-                     : (double)((int)(st >> 40) % 3000 - 1500) + 0.25;
+                     : (double)((int)(st >> 40) % 3000 - 1500) + 0.25 * (i % 1000 != 0);
     }
     memcpy(sorted, x, N * 8);
     qsort(sorted, N, 8, cmp_double);
@@ -463,7 +463,7 @@ static void percentile_selection(int N)
     char nb[64];
     qf_fmt_f64(want, nb);
     CHECK_STR(run("approx_percentile_cont", false, 2, an, NULL, N, 1), nb);
-    x[77] = -0.0; /* a zero: the row-order selection, as before */
+    x[77] = -0.0; /* beside 0.0: the row-order selection, as before */
     memcpy(sorted, x, N * 8);
     qsort(sorted, N, 8, cmp_double);
     char buf[64];
