@@ -327,6 +327,9 @@ static void test_delta_binary_packed(void)
     for (int i = 0; i < 1000; i++) /* nanosecond timestamps */
         v[i] = 1767225600000000000LL + i * 1000000000LL + (int64_t)(rnd() % 1000);
     delta_round_trip(v, 1000);
+    for (int i = 0; i < 1000; i++) /* series of steady steps (zero-width miniblocks) */
+        v[i] = 1767225600000000000LL + (i % 301) * 10000000000LL - (i / 301) * 7;
+    delta_round_trip(v, 1000);
     /* the exact bytes for 1..5: header, then min delta 1 and four zero widths */
     int64_t five[5] = {1, 2, 3, 4, 5};
     vg_buf b;
@@ -1035,6 +1038,60 @@ static void test_read_ids_only(void)
     vg_buf_free(&out);
 }
 
+/* Dictionary ids at or past the dictionary's size are corruption, wherever they are
+ * (read for ids only, parquet_dest.ids): in the part checked four at a time and in
+ * the tail. 42 rows cycle through 5 strings
+ * (ids of 3 bits, bit-packed in groups of 8, 3 bytes each, the last group at the end
+ * of the page): a group's first byte set to 0xff makes its first two ids 7. */
+static void test_dictionary_id_out_of_range(void)
+{
+    enum { N = 42 };
+    parquet_column_def defs[] = {{"s", PARQUET_STRING, false, false, PARQUET_ENC_DICT}};
+    static const char *names[] = {"a", "b", "c", "d", "e"};
+    vg_str sv[N];
+    for (uint32_t r = 0; r < N; r++)
+        sv[r] = (vg_str){names[r % 5], 1};
+    parquet_column_data data[] = {{.strs = sv}};
+    parquet_schema sc = {defs, 1};
+    parquet_write_options wo = {.codec = PARQUET_UNCOMPRESSED};
+    parquet_read_options ro = {.no_crc_check = true};
+    static const struct {
+        size_t back;   /* bytes before the end of the column chunk */
+        uint32_t from; /* the first id made 7 */
+    } at[] = {{3, 40}, {9, 24}, {0, 0}};
+    for (int t = 0; t < 3; t++) {
+        vg_buf out;
+        vg_buf_init(&out);
+        parquet_writer *w;
+        vg_err e = {0};
+        CHECK(parquet_writer_open_buf(&w, &out, &sc, &wo, &e) == VG_OK);
+        CHECK(parquet_writer_write(w, data, N, &e) == VG_OK);
+        CHECK(parquet_writer_finish(w, &e) == VG_OK);
+        parquet_writer_free(w);
+        parquet_file *f;
+        CHECK(parquet_open_mem(&f, out.data, out.len, &ro, &e) == VG_OK);
+        const parquet_chunk_info *ci = &parquet_file_meta(f)->row_groups[0].chunks[0];
+        if (at[t].back) /* the file is in memory: the footer was read already */
+            out.data[ci->offset + ci->compressed_bytes - at[t].back] = (char)0xff;
+        vg_arena a;
+        vg_arena_init(&a, 4096);
+        parquet_column_out o;
+        uint32_t ids[N];
+        parquet_dest d = {.rows = N, .ids = ids}; /* ids only: no gather checks them */
+        int rc = parquet_read_column_into(f, 0, 0, &a, &d, &o, &e);
+        if (at[t].back) {
+            char want[96];
+            snprintf(want, sizeof want, "dictionary id 7 of value %u is not below", at[t].from);
+            CHECK(rc == VG_ECORRUPT && strstr(e.msg, want) != NULL);
+        } else {
+            CHECK(rc == VG_OK && o.ids == ids && ids[41] == 1 && ids[24] == 4);
+        }
+        vg_arena_free(&a);
+        parquet_close(f);
+        vg_buf_free(&out);
+    }
+}
+
 static void test_file_descriptor(void)
 {
     char path[] = "/tmp/vigil-test-parquet-XXXXXX";
@@ -1538,6 +1595,7 @@ static void test_corrupt_every_byte(void)
 }
 
 TEST_MAIN(test_thrift_round_trip, test_read_into_caller_memory, test_read_ids_only,
+          test_dictionary_id_out_of_range,
           test_thrift_skip, test_thrift_errors, test_bitpack_widths, test_rle_hybrid,
           test_delta_binary_packed, test_delta_int32_wraps, test_delta_strings,
           test_byte_stream_split, test_codecs, test_round_trip_encodings, test_round_trip_codecs,
