@@ -1595,10 +1595,9 @@ static void test_corrupt_every_byte(void)
 }
 
 TEST_MAIN(test_thrift_round_trip, test_read_into_caller_memory, test_read_ids_only,
-          test_dictionary_id_out_of_range,
-          test_thrift_skip, test_thrift_errors, test_bitpack_widths, test_rle_hybrid,
-          test_delta_binary_packed, test_delta_int32_wraps, test_delta_strings,
-          test_byte_stream_split, test_codecs, test_round_trip_encodings, test_round_trip_codecs,
-          test_round_trip_edges, test_empty_strings, test_string_inputs, test_double_dictionary,
-          test_statistics, test_file_descriptor, test_writer_errors, test_out_of_memory,
-          test_foreign_types, test_corrupt_messages, test_corrupt_every_byte)
+          test_dictionary_id_out_of_range, test_thrift_skip, test_thrift_errors,
+          test_bitpack_widths, test_rle_hybrid, test_delta_binary_packed, test_delta_int32_wraps,
+          test_delta_strings, test_byte_stream_split, test_codecs, test_round_trip_encodings,
+          test_round_trip_codecs, test_round_trip_edges, test_empty_strings, test_string_inputs,
+          test_double_dictionary, test_statistics, test_file_descriptor, test_writer_errors,
+          test_out_of_memory, test_foreign_types, test_corrupt_messages, test_corrupt_every_byte)
