@@ -511,27 +511,29 @@ void buffer_chunk_loaded_finish(buffer_chunk *c)
     /* in locals, four lanes of branch-free chains: stores through c each row cost
      * more than the compares (a scan decodes every row group it reads through here) */
     const int64_t *t = c->cols[0].v.i64;
-    int64_t lo[4], hi[4];
-    for (int k = 0; k < 4; k++) {
-        lo[k] = c->min_time;
-        hi[k] = c->max_time;
-    }
+    int64_t lo0 = c->min_time, lo1 = lo0, lo2 = lo0, lo3 = lo0;
+    int64_t hi0 = c->max_time, hi1 = hi0, hi2 = hi0, hi3 = hi0;
     uint32_t r = 0;
-    for (; r + 4 <= c->nrows; r += 4)
-        for (int k = 0; k < 4; k++) {
-            lo[k] = t[r + k] < lo[k] ? t[r + k] : lo[k];
-            hi[k] = t[r + k] > hi[k] ? t[r + k] : hi[k];
-        }
+    for (; r + 4 <= c->nrows; r += 4) {
+        lo0 = t[r] < lo0 ? t[r] : lo0;
+        hi0 = t[r] > hi0 ? t[r] : hi0;
+        lo1 = t[r + 1] < lo1 ? t[r + 1] : lo1;
+        hi1 = t[r + 1] > hi1 ? t[r + 1] : hi1;
+        lo2 = t[r + 2] < lo2 ? t[r + 2] : lo2;
+        hi2 = t[r + 2] > hi2 ? t[r + 2] : hi2;
+        lo3 = t[r + 3] < lo3 ? t[r + 3] : lo3;
+        hi3 = t[r + 3] > hi3 ? t[r + 3] : hi3;
+    }
     for (; r < c->nrows; r++) {
-        lo[0] = t[r] < lo[0] ? t[r] : lo[0];
-        hi[0] = t[r] > hi[0] ? t[r] : hi[0];
+        lo0 = t[r] < lo0 ? t[r] : lo0;
+        hi0 = t[r] > hi0 ? t[r] : hi0;
     }
-    for (int k = 1; k < 4; k++) {
-        lo[0] = lo[k] < lo[0] ? lo[k] : lo[0];
-        hi[0] = hi[k] > hi[0] ? hi[k] : hi[0];
-    }
-    c->min_time = lo[0];
-    c->max_time = hi[0];
+    lo0 = lo1 < lo0 ? lo1 : lo0;
+    lo2 = lo3 < lo2 ? lo3 : lo2;
+    hi0 = hi1 > hi0 ? hi1 : hi0;
+    hi2 = hi3 > hi2 ? hi3 : hi2;
+    c->min_time = lo2 < lo0 ? lo2 : lo0;
+    c->max_time = hi2 > hi0 ? hi2 : hi0;
     chunk_freeze(c);
 }
 
