@@ -903,23 +903,24 @@ static uint32_t rnd(uint32_t n)
     return (uint32_t)(rnd_state % n);
 }
 
-/* Two dictionaries of the tags "k0".."k10": id = key in one, 10 - key in the other. */
-static qstr tag_dicts[2][11];
+/* Two dictionaries of the tags "k0".."k11": id = key in one, 11 - key in the other. */
+static qstr tag_dicts[2][12];
 static int dict_turn;
 
 static void make_tag_dicts(env *v)
 {
     for (int d = 0; d < 2; d++)
-        for (int i = 0; i < 11; i++) {
+        for (int i = 0; i < 12; i++) {
             char *p = vg_arena_alloc(&v->arena, 8);
-            snprintf(p, 8, "k%d", d ? 10 - i : i);
+            snprintf(p, 8, "k%d", d ? 11 - i : i);
             tag_dicts[d][i] = (qstr){p, (uint32_t)strlen(p)};
         }
 }
 
 /* A batch of (key INT, v FLOAT, t TIMESTAMP, w FLOAT, tag "k<key>") rows: runs of one
  * key of length [lo, hi] (the first continuing `*key`), v NULL one row in nine, w never
- * NULL, keys 7 and 8 only zeros of both signs (and -2.5 for 7), times 0..49 with ties
+ * NULL (but NaN now and then for key 9), keys 7 and 8 only zeros of both signs (and
+ * -2.5 for 7), times 0..49 with ties
  * and out of order; the tags in dictionary form, batches taking turns at the two
  * dictionaries. */
 static void runs_batch(env *v, qbatch *b, uint32_t n, uint32_t lo, uint32_t hi, int64_t *key)
@@ -934,7 +935,7 @@ static void runs_batch(env *v, qbatch *b, uint32_t n, uint32_t lo, uint32_t hi, 
                         .n = n,
                         .ids = ids,
                         .dict = tag_dicts[d],
-                        .dict_n = 11,
+                        .dict_n = 12,
                         .dict_id = 1000 + (uint64_t)d};
     *w = (qvec){.type = QT_FLOAT, .n = n, .v.f64 = vg_arena_alloc(&v->arena, n * 8)};
     *k = (qvec){.type = QT_INT, .n = n, .v.i64 = vg_arena_alloc(&v->arena, n * 8)};
@@ -959,7 +960,9 @@ static void runs_batch(env *v, qbatch *b, uint32_t n, uint32_t lo, uint32_t hi, 
         if (rnd(9))
             x->valid[r >> 3] |= (uint8_t)(1u << (r & 7));
         w->v.f64[r] = *key >= 7 ? x->v.f64[r] : (double)rnd(1000);
-        ids[r] = (uint32_t)(d ? 10 - *key : *key);
+        if (*key == 9 && r % 97 == 5) /* NaN: max keeps it, min passes over it */
+            w->v.f64[r] = NAN;
+        ids[r] = (uint32_t)(d ? 11 - *key : *key);
         t->v.i64[r] = rnd(50);
     }
 }
@@ -1036,7 +1039,7 @@ static void aggregate_by_runs(bool by_tag)
     make_tag_dicts(&v);
     rnd_state = 0x9e3779b97f4a7c15ULL; /* the same rows for both keys */
     dict_turn = 0;
-    enum { NB = 5, NAGG = 12 };
+    enum { NB = 6, NAGG = 12, NG = 12 };
     qbatch *bs = vg_arena_calloc(&v.arena, NB * sizeof *bs);
     int64_t key = 0;
     runs_batch(&v, &bs[0], 4096, 1, 400, &key);
@@ -1047,12 +1050,16 @@ static void aggregate_by_runs(bool by_tag)
         int64_t k = bs[2].cols[0].v.i64[1499];
         bs[3].cols[0].v.i64[r] = k;
         ((uint32_t *)bs[3].cols[4].ids)[r] =
-            (uint32_t)(bs[3].cols[4].dict == tag_dicts[1] ? 10 - k : k);
+            (uint32_t)(bs[3].cols[4].dict == tag_dicts[1] ? 11 - k : k);
     }
     key = 10; /* a new group whose max is 0.0 (row 1), -0.0 coming later in another lane */
     runs_batch(&v, &bs[4], 64, 64, 64, &key);
     for (uint32_t r = 0; r < 64; r++)
         bs[4].cols[3].v.f64[r] = r == 1 ? 0.0 : r == 4 ? -0.0 : -2.5;
+    key = 11; /* a group with one NaN early in its only run: max is NaN, min is not */
+    runs_batch(&v, &bs[5], 64, 64, 64, &key);
+    for (uint32_t r = 0; r < 64; r++)
+        bs[5].cols[3].v.f64[r] = r == 5 ? NAN : 100.0 - r;
     qtype in_types[] = {QT_INT, QT_FLOAT, QT_TIMESTAMP, QT_FLOAT, QT_STRING};
     qschema in_sc = schema_of(&v, 5, in_types);
     qexpr **g = vg_arena_alloc(&v.arena, sizeof *g);
@@ -1082,23 +1089,23 @@ static void aggregate_by_runs(bool by_tag)
     CHECK_INT(op->vt->open(op, &v.c), VG_OK);
     qbatch *out = NULL;
     CHECK_INT(op->vt->next(op, &v.c, &out), VG_OK);
-    CHECK(out && out->nrows == 11);
-    if (out && out->nrows == 11) {
-        int64_t keys[11];
-        for (uint32_t r = 0; r < 11; r++)
+    CHECK(out && out->nrows == NG);
+    if (out && out->nrows == NG) {
+        int64_t keys[NG];
+        for (uint32_t r = 0; r < NG; r++)
             keys[r] = by_tag ? atoi(qvec_str(&out->cols[0], r).p + 1) : out->cols[0].v.i64[r];
         uint32_t bad = 0, zeros = 0, neg = 0;
         for (int i = 0; i < NAGG; i++) {
-            qvec ref = reference(&v, &aggs[i], bs, NB, keys, 11);
-            for (uint32_t r = 0; r < 11; r++) {
+            qvec ref = reference(&v, &aggs[i], bs, NB, keys, NG);
+            for (uint32_t r = 0; r < NG; r++) {
                 bool ok = same_cell(&out->cols[1 + i], r, &ref, r);
                 if (!ok)
                     printf("  %s, key %lld differs\n", aggs[i].agg->name, (long long)keys[r]);
                 bad += !ok;
             }
         }
-        for (uint32_t r = 0; r < 11; r++) /* max over zeros: a zero, of the first sign */
-            if (keys[r] >= 7 && keys[r] != 9) {
+        for (uint32_t r = 0; r < NG; r++) /* max over zeros: a zero, of the first sign */
+            if (keys[r] == 7 || keys[r] == 8 || keys[r] == 10) {
                 zeros += out->cols[10].v.f64[r] == 0;
                 neg += signbit(out->cols[10].v.f64[r]) != 0;
             }
