@@ -16,6 +16,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 struct scratch {
     void *p;
@@ -38,6 +41,9 @@ typedef struct decoder {
     /* dictionary, converted to the output type */
     bool has_dict;
     bool all_dict; /* every data page so far was dictionary-encoded */
+    /* A STRING column read for its ids (parquet_dest.ids): while every data page is
+     * dictionary-encoded, ids go to dst->ids and no string per row is made. */
+    bool ids_only;
     uint32_t ndict;
     uint8_t *dict;
     /* scratch, vg_malloc'd and reused from page to page; one per use, because a
@@ -229,8 +235,37 @@ static int decode_rle_bools(decoder *d, const uint8_t *p, size_t len, size_t n, 
     return VG_OK;
 }
 
+/* Every id below the dictionary's size. A pass without branches first (four ids at
+ * a time: a dictionary has at most INT32_MAX entries, so ids compare as signed ones
+ * once none has the top bit): the ids of a valid page all pass. */
+static int check_ids(decoder *d, const uint32_t *ids, size_t n)
+{
+    size_t i = 0;
+    int over = d->ndict == 0 && n > 0;
+#if defined(__SSE2__)
+    if (d->ndict > 0) {
+        __m128i last = _mm_set1_epi32((int32_t)(d->ndict - 1)), acc = _mm_setzero_si128();
+        for (; i + 4 <= n; i += 4) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(ids + i));
+            acc = _mm_or_si128(acc, _mm_or_si128(_mm_cmpgt_epi32(x, last), _mm_srai_epi32(x, 31)));
+        }
+        over |= _mm_movemask_epi8(acc) != 0;
+    }
+#endif
+    for (; i < n; i++)
+        over |= ids[i] >= d->ndict;
+    if (!over)
+        return VG_OK;
+    for (i = 0; i < n; i++)
+        if (ids[i] >= d->ndict)
+            return bad(d, "dictionary id %u of value %zu is not below the dictionary's %u", ids[i],
+                       i, d->ndict);
+    return VG_OK;
+}
+
 /* Dictionary ids: a bit-width byte and the hybrid, then a gather. For strings the
- * ids also land in out->ids (at the same dense position, spread later). */
+ * ids also land in out->ids (at the same dense position, spread later); a column read
+ * for its ids alone (ids_only) skips the gather. */
 static int decode_dict_ids(decoder *d, const uint8_t *p, size_t len, size_t n, uint8_t *dst)
 {
     if (!d->has_dict)
@@ -242,6 +277,8 @@ static int decode_dict_ids(decoder *d, const uint8_t *p, size_t len, size_t n, u
         return oom(d);
     if (pq_rle_decode(p + 1, len - 1, p[0], ids, n, d->e) != VG_OK)
         return VG_ECORRUPT;
+    if (d->ids_only && d->out->ids)
+        return check_ids(d, ids, n);
     for (size_t i = 0; i < n; i++) {
         if (ids[i] >= d->ndict)
             return bad(d, "dictionary id %u of value %zu is not below the dictionary's %u", ids[i],
@@ -296,13 +333,33 @@ static void set_valid(uint8_t *valid, size_t from, size_t n)
         valid[i >> 3] |= (uint8_t)(1u << (i & 7));
 }
 
+/* spread() for ids alone: null rows get id 0. */
+static void spread_ids(decoder *d, const uint32_t *levels, size_t n, size_t nn, uint32_t *ids)
+{
+    uint8_t *valid = d->out->valid;
+    size_t src = nn;
+    for (size_t i = n; i-- > 0;) {
+        if (levels[i]) {
+            ids[i] = ids[--src];
+            size_t row = d->done + i;
+            valid[row >> 3] |= (uint8_t)(1u << (row & 7));
+        } else {
+            ids[i] = 0;
+        }
+    }
+}
+
 /* Moves the nn dense values at row `done` to their rows, backwards so nothing is
  * overwritten before it moves; null rows get zeros. Also sets the validity bits. */
 static void spread(decoder *d, const uint32_t *levels, size_t n, size_t nn)
 {
     parquet_column_out *o = d->out;
-    uint8_t *base = (uint8_t *)o->v.b + (size_t)d->done * d->elem;
     uint32_t *ids = o->ids ? o->ids + d->done : NULL;
+    if (d->ids_only && ids) { /* no string values to move */
+        spread_ids(d, levels, n, nn, ids);
+        return;
+    }
+    uint8_t *base = (uint8_t *)o->v.b + (size_t)d->done * d->elem;
     size_t src = nn;
     for (size_t i = n; i-- > 0;) {
         uint8_t *slot = base + i * d->elem;
@@ -436,11 +493,35 @@ static int dict_page(decoder *d, const pq_page_header *h, const uint8_t *src)
     d->has_dict = true;
     int rc = decode_plain(d, p, (size_t)h->uncompressed_size, d->ndict, d->dict);
     if (rc == VG_OK && d->out->type == PARQUET_STRING) {
-        d->out->ids = vg_arena_alloc(d->a, (size_t)d->nrows * sizeof(uint32_t) + 4);
+        d->out->ids = d->ids_only ? d->dst->ids
+                                  : vg_arena_alloc(d->a, (size_t)d->nrows * sizeof(uint32_t) + 4);
         if (!d->out->ids)
             return oom(d);
     }
     return rc;
+}
+
+/* The values array of an ids_only column, made when a page needs it. */
+static int alloc_values(decoder *d)
+{
+    d->out->v.b = vg_arena_alloc(d->a, (size_t)d->nrows * d->elem + 16);
+    return d->out->v.b ? VG_OK : oom(d);
+}
+
+/* An ids_only column met a page that is not dictionary-encoded: the rows decoded so
+ * far get their strings from their ids, as if they had been gathered all along. */
+static int strings_from_ids(decoder *d)
+{
+    parquet_column_out *o = d->out;
+    if (!o->v.b && alloc_values(d) != VG_OK)
+        return VG_ENOMEM;
+    const vg_str *dict = (const vg_str *)d->dict;
+    for (uint32_t r = 0; r < d->done; r++) {
+        bool ok = !o->valid || ((o->valid[r >> 3] >> (r & 7)) & 1);
+        o->v.s[r] = ok ? dict[o->ids[r]] : (vg_str){"", 0};
+    }
+    d->ids_only = false;
+    return VG_OK;
 }
 
 /* The part common to both page versions once levels and value bytes are known. */
@@ -449,10 +530,15 @@ static int data_values(decoder *d, int enc, const uint8_t *p, size_t len, size_t
 {
     bool dict = enc == PQ_ENC_RLE_DICTIONARY || enc == PQ_ENC_PLAIN_DICTIONARY;
     if (!dict && d->all_dict && d->out->ids) {
+        if (d->ids_only && strings_from_ids(d) != VG_OK)
+            return VG_ENOMEM;
         d->all_dict = false; /* ids stop meaning anything; the strings still do */
         d->out->ids = NULL;
     }
-    uint8_t *dst = (uint8_t *)d->out->v.b + (size_t)d->done * d->elem;
+    bool ids_alone = dict && d->ids_only && d->out->ids;
+    if (!ids_alone && !d->out->v.b && alloc_values(d) != VG_OK)
+        return VG_ENOMEM;
+    uint8_t *dst = ids_alone ? NULL : (uint8_t *)d->out->v.b + (size_t)d->done * d->elem;
     int rc = decode_values(d, enc, p, len, nn, dst);
     if (rc != VG_OK)
         return rc;
@@ -588,9 +674,9 @@ static int alloc_out(decoder *d)
         o->valid = d->c->max_def > 0 ? d->dst->valid : NULL;
         return VG_OK;
     }
-    o->v.b = vg_arena_alloc(d->a, n * d->elem + 16);
-    if (!o->v.b)
-        return oom(d);
+    d->ids_only = d->dst && d->dst->ids && d->dst->rows == n && o->type == PARQUET_STRING;
+    if (!d->ids_only && alloc_values(d) != VG_OK) /* else made when a page needs it */
+        return VG_ENOMEM;
     if (d->c->max_def > 0) {
         o->valid = vg_arena_calloc(d->a, (n + 7) / 8 + 1);
         if (!o->valid)
@@ -698,5 +784,13 @@ int parquet_read_column_into(const parquet_file *f, uint32_t rg, uint32_t col, v
     } else {
         out->ids = NULL;
     }
-    return VG_OK;
+    /* an ids_only column never gathered its strings; a chunk without data pages never
+     * made its values array */
+    if (d.ids_only && out->ids)
+        out->v.s = NULL;
+    else if (!out->v.b && alloc_values(&d) != VG_OK)
+        rc = VG_ENOMEM;
+    if (rc != VG_OK)
+        memset(out, 0, sizeof *out);
+    return rc;
 }

@@ -129,6 +129,13 @@ int pq_delta_decode(const uint8_t *p, size_t len, int bits, int64_t *out, size_t
                 return vg_err_set(e, VG_ECORRUPT,
                                   "DELTA_BINARY_PACKED miniblock runs past the "
                                   "end");
+            if (w == 0) { /* every delta is min (a series' steady interval): no chain */
+                for (size_t j = 0; j < take; j++)
+                    out[got + j] = wrap(prev + (uint64_t)min * (j + 1), bits);
+                got += take;
+                prev = (uint64_t)out[got - 1];
+                continue;
+            }
             /* unpack in slices of 64 so the scratch stays on the stack */
             for (size_t done = 0; done < take;) {
                 size_t s = take - done < 64 ? take - done : 64;

@@ -282,17 +282,24 @@ int parquet_read_column(const parquet_file *f, uint32_t rg, uint32_t col, vg_are
                         parquet_column_out *out, vg_err *e);
 
 /* Where parquet_read_column_into puts a fixed-width column (every type but strings):
- * room for `rows` values of the output type, and a zeroed bitmap of `rows` bits. */
+ * room for `rows` values of the output type, and a zeroed bitmap of `rows` bits.
+ * `ids`, for a STRING column: room for `rows` dictionary ids, or NULL. */
 typedef struct parquet_dest {
     void *values;
     uint8_t *valid;
     uint32_t rows;
+    uint32_t *ids;
 } parquet_dest;
 
 /* parquet_read_column, decoding the values and validity straight into dst when the
  * column is fixed-width and has dst->rows rows (out->v and out->valid then point
  * there; out->valid is NULL when no row is null, as always), so a reader that keeps
- * the values saves a copy. Otherwise exactly parquet_read_column. */
+ * the values saves a copy. For a STRING column with dst->ids set and dst->rows rows
+ * whose data pages are all dictionary-encoded, only the dictionary form is made:
+ * out->ids points to dst->ids, out->dict/ndict hold the dictionary, and out->v.s is
+ * NULL (a tag column, read by id, then costs no string per row). A STRING column
+ * that is not all dictionary-encoded comes back with out->v.s as usual and ids NULL.
+ * Otherwise exactly parquet_read_column. */
 int parquet_read_column_into(const parquet_file *f, uint32_t rg, uint32_t col, vg_arena *arena,
                              const parquet_dest *dst, parquet_column_out *out, vg_err *e);
 

@@ -11,6 +11,9 @@
 #include "parquet_int.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 int pq_bit_width(uint64_t v)
 {
@@ -171,6 +174,21 @@ void pq_rle_encode(vg_buf *out, const void *vals, int elem_size, size_t n, int w
 /* Decoder                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* n copies of v (a repeat run: a sorted tag's id for thousands of rows). */
+static void fill32(uint32_t *out, uint32_t v, size_t n)
+{
+    size_t k = 0;
+#if defined(__SSE2__)
+    __m128i x = _mm_set1_epi32((int32_t)v);
+    for (; k + 8 <= n; k += 8) {
+        _mm_storeu_si128((__m128i *)(void *)(out + k), x);
+        _mm_storeu_si128((__m128i *)(void *)(out + k + 4), x);
+    }
+#endif
+    for (; k < n; k++)
+        out[k] = v;
+}
+
 int pq_rle_decode(const uint8_t *p, size_t len, int width, uint32_t *out, size_t n, vg_err *e)
 {
     const uint8_t *start = p, *end = p + len;
@@ -212,8 +230,7 @@ int pq_rle_decode(const uint8_t *p, size_t len, int width, uint32_t *out, size_t
                                   at, v, width);
             p += vbytes;
             size_t take = count < n - got ? count : n - got;
-            for (size_t k = 0; k < take; k++)
-                out[got + k] = v;
+            fill32(out + got, v, take);
             got += take;
         }
     }

@@ -497,6 +497,9 @@ static void copy_valid(buffer_column *bc, const parquet_column_out *o)
     }
 }
 
+/* The file's dictionary ids as the chunk's. The file's ids were decoded straight
+ * into the chunk (o->ids == bc->v.ids); the chunk's dictionary takes the file's
+ * entries in order, so its ids are the file's unless the file repeats an entry. */
 static int fill_tags(buffer_chunk *c, buffer_column *bc, const parquet_column_out *o,
                      vg_arena *a)
 {
@@ -504,10 +507,20 @@ static int fill_tags(buffer_chunk *c, buffer_column *bc, const parquet_column_ou
         uint32_t *remap = vg_arena_alloc(a, (o->ndict ? o->ndict : 1) * sizeof *remap);
         if (!remap)
             return VG_ENOMEM;
-        for (uint32_t i = 0; i < o->ndict; i++)
+        bool same = true;
+        for (uint32_t i = 0; i < o->ndict; i++) {
             if (buffer_chunk_dict_add(c, bc, o->dict[i].ptr, (uint32_t)o->dict[i].len,
                                       &remap[i]) != VG_OK)
                 return VG_ENOMEM;
+            same &= remap[i] == i;
+        }
+        if (same && o->ids == bc->v.ids)
+            return VG_OK; /* null rows hold id 0 already (parquet.h) */
+        if (!o->valid) {
+            for (uint32_t r = 0; r < o->nrows; r++)
+                bc->v.ids[r] = remap[o->ids[r]];
+            return VG_OK;
+        }
         for (uint32_t r = 0; r < o->nrows; r++)
             bc->v.ids[r] = buffer_is_valid(bc, r) ? remap[o->ids[r]] : 0;
         return VG_OK;
@@ -569,13 +582,18 @@ static int load_column(const persist_source *s, buffer_chunk *c, uint32_t id, co
     buffer_column *bc = buffer_chunk_column(c, id, type);
     if (!bc)
         return vg_err_set(e, VG_ENOMEM, "out of memory loading %s", s->file->path);
-    /* fixed-width values are decoded where the chunk keeps them */
+    /* fixed-width values are decoded where the chunk keeps them, and so are a tag
+     * column's dictionary ids (no string per row is made) */
     bool fixed = type != CATALOG_TAG && type != CATALOG_STRING;
     if (fixed)
         memset(bc->valid, 0, ((size_t)c->nrows + 7) / 8);
-    parquet_dest dst = {bc->v.i64, bc->valid, c->nrows};
+    parquet_dest dst = {.values = fixed ? bc->v.i64 : NULL,
+                        .valid = fixed ? bc->valid : NULL,
+                        .rows = c->nrows,
+                        .ids = type == CATALOG_TAG ? bc->v.ids : NULL};
     parquet_column_out o;
-    int rc = parquet_read_column_into(pq, s->rg, (uint32_t)col, a, fixed ? &dst : NULL, &o, e);
+    int rc = parquet_read_column_into(pq, s->rg, (uint32_t)col, a,
+                                      fixed || type == CATALOG_TAG ? &dst : NULL, &o, e);
     if (rc != VG_OK) { /* say which file: the reader knows only offsets */
         char msg[sizeof e->msg];
         snprintf(msg, sizeof msg, "%s", e->msg);
@@ -587,6 +605,16 @@ static int load_column(const persist_source *s, buffer_chunk *c, uint32_t id, co
     if (fill_column(c, bc, &o, a) != VG_OK)
         return vg_err_set(e, VG_ENOMEM, "out of memory loading %s", s->file->path);
     return VG_OK;
+}
+
+/* Every bit of rows [0, n) set: whole bytes first. */
+static bool all_valid(const uint8_t *valid, uint32_t n)
+{
+    uint8_t acc = 0xff;
+    for (uint32_t i = 0; i < n / 8; i++)
+        acc &= valid[i];
+    uint8_t tail = (uint8_t)((1u << (n & 7)) - 1);
+    return acc == 0xff && ((n & 7) == 0 || (valid[n / 8] & tail) == tail);
 }
 
 int persist_source_load(const persist_source *s, uint32_t db_id, uint32_t table_id,
@@ -608,14 +636,9 @@ int persist_source_load(const persist_source *s, uint32_t db_id, uint32_t table_
     int rc = load_column(s, c, 0, "time", CATALOG_TIME, &a, e);
     if (rc == VG_OK && !c->cols[0].present)
         rc = vg_err_set(e, VG_ECORRUPT, "%s has no time column", s->file->path);
-    if (rc == VG_OK && c->cols[0].present) {
-        /* time is never NULL in our files; make sure a foreign one does not say so */
-        for (uint32_t r = 0; r < c->nrows; r++)
-            if (!buffer_is_valid(&c->cols[0], r)) {
-                rc = vg_err_set(e, VG_ECORRUPT, "%s: a row has no time", s->file->path);
-                break;
-            }
-    }
+    /* time is never NULL in our files; make sure a foreign one does not say so */
+    if (rc == VG_OK && c->cols[0].present && !all_valid(c->cols[0].valid, c->nrows))
+        rc = vg_err_set(e, VG_ECORRUPT, "%s: a row has no time", s->file->path);
     for (uint32_t i = 0; rc == VG_OK && i < ncols; i++)
         if (cols[i].id != 0 && cols[i].id < ncols_table)
             rc = load_column(s, c, cols[i].id, cols[i].name, cols[i].type, &a, e);

@@ -9,6 +9,9 @@
 #include "func_int.h"
 
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static int ab_err(qctx *c)
 {
@@ -293,7 +296,49 @@ static inline int64_t ab_imin(int64_t a, int64_t b)
         (out) = F(F(m0, m1), F(m2, m3));                                                           \
     } while (0)
 
-/* One group without NULLs: the batch's extreme in registers, then one merge. */
+/* The greatest (mx) or least of x[0..n), n > 0, when no x is NaN: false if one is.
+ * Two values an instruction (SSE2 max/min; without it, ab_fmax/ab_fmin in lanes). */
+static bool ab_f64_extreme(const double *x, uint32_t n, bool mx, double *out)
+{
+    uint32_t r = 0;
+    double m = x[0];
+    bool nan = false;
+#if defined(__SSE2__)
+    if (n >= 4) {
+        __m128d a0 = _mm_loadu_pd(x), a1 = a0, bad = _mm_setzero_pd();
+        for (; r + 4 <= n; r += 4) {
+            __m128d p = _mm_loadu_pd(x + r), q = _mm_loadu_pd(x + r + 2);
+            bad = _mm_or_pd(bad, _mm_or_pd(_mm_cmpunord_pd(p, p), _mm_cmpunord_pd(q, q)));
+            a0 = mx ? _mm_max_pd(a0, p) : _mm_min_pd(a0, p);
+            a1 = mx ? _mm_max_pd(a1, q) : _mm_min_pd(a1, q);
+        }
+        double l[4];
+        _mm_storeu_pd(l, a0);
+        _mm_storeu_pd(l + 2, a1);
+        nan = _mm_movemask_pd(bad) != 0;
+        for (int k = 0; k < 4; k++)
+            m = mx ? ab_fmax(m, l[k]) : ab_fmin(m, l[k]);
+    }
+#else
+    if (mx)
+        AB_LANES(double, x, n, ab_fmax, m);
+    else
+        AB_LANES(double, x, n, ab_fmin, m);
+    r = n;
+    nan = m != m;
+#endif
+    for (; r < n; r++) {
+        nan |= x[r] != x[r];
+        m = mx ? ab_fmax(m, x[r]) : ab_fmin(m, x[r]);
+    }
+    *out = m;
+    return !nan;
+}
+
+/* One group without NULLs: the batch's extreme in registers, then one merge. Row by
+ * row, the first of equal extremes is kept; the lanes may keep another one, which is
+ * the same double unless the extreme is a zero (0.0 and -0.0 compare equal) or NaN (the
+ * payload): then the rows go one by one (false), so the answer is exactly theirs. */
 static bool ab_mm_one(ab_mm *s, const qvec *v, uint32_t nr, bool mx)
 {
     if (nr == 0 || (v->type != QT_INT && v->type != QT_TIMESTAMP && v->type != QT_INTERVAL &&
@@ -301,10 +346,8 @@ static bool ab_mm_one(ab_mm *s, const qvec *v, uint32_t nr, bool mx)
         return false;
     if (v->type == QT_FLOAT) {
         double m;
-        if (mx)
-            AB_LANES(double, v->v.f64, nr, ab_fmax, m);
-        else
-            AB_LANES(double, v->v.f64, nr, ab_fmin, m);
+        if (!ab_f64_extreme(v->v.f64, nr, mx, &m) || m == 0 || m != m)
+            return false;
         s->v.f = !s->seen ? m : mx ? ab_fmax(s->v.f, m) : ab_fmin(s->v.f, m);
     } else {
         int64_t m;
@@ -443,9 +486,11 @@ static void ab_mm_destroy(void *st, uint32_t ng)
     ab_mm_destroy_s(st, sizeof(ab_mm), ng);
 }
 
+/* count, sum, avg, min and max take a run in row order (min/max's lanes give the same
+ * value: see ab_mm_one), so all may run by run. */
 #define AB_DEF(NAME, MIN, MAX, RES, P, SIZE, DESTROY, DESTROY_S)                                   \
     {                                                                                              \
-        {NAME, MIN, MAX, RES, P##_size, P##_init, P##_update, P##_finalize, DESTROY}, SIZE,        \
+        {NAME, MIN, MAX, RES, P##_size, P##_init, P##_update, P##_finalize, DESTROY, true}, SIZE,  \
             P##_update_s, P##_finalize_s, DESTROY_S                                                \
     }
 

@@ -311,7 +311,8 @@ static void ag_distinct_destroy(const qa_def *in, char *st, uint32_t ng)
         ag_distinct_destroy(&(INNER), st, ng);                                                     \
     }                                                                                              \
     static const qagg P = {                                                                        \
-        NAME, 1, 1, P##_resolve, P##_size, P##_init, P##_update, P##_finalize, P##_destroy};
+        NAME,         1,           1,    P##_resolve, P##_size, P##_init, P##_update,              \
+        P##_finalize, P##_destroy, false}; /* no gain from runs: each value goes through a set */
 
 AG_DISTINCT(ag_d_count, qa_count_def, "count")
 AG_DISTINCT(ag_d_sum, qa_sum_def, "sum")

@@ -86,6 +86,28 @@ static int sl_keep(qctx *c, sl_state *s, const qvec *v, uint32_t r, int64_t t)
     return VG_OK;
 }
 
+/* first/last over a run of one group (no group ids): the row the row-by-row updates
+ * would keep last is found first, and only it is kept. last: the latest row among the
+ * greatest times, taken when that time is not below the kept one's; first: the earliest
+ * row among the least times, taken when that time is below the kept one's. */
+static int sl_run(qctx *c, sl_state *s, const qvec *v, const qvec *tv, uint32_t nr, int kind)
+{
+    const int64_t *t = tv->v.i64;
+    uint32_t best = UINT32_MAX;
+    int64_t bt = 0;
+    for (uint32_t r = 0; r < nr; r++) {
+        if (!qvec_is_valid(v, r) || !qvec_is_valid(tv, r))
+            continue;
+        if (best == UINT32_MAX || (kind == SL_LAST ? t[r] >= bt : t[r] < bt)) {
+            best = r;
+            bt = t[r];
+        }
+    }
+    if (best == UINT32_MAX || (s->seen && (kind == SL_LAST ? bt < s->time : bt >= s->time)))
+        return VG_OK;
+    return sl_keep(c, s, v, best, bt);
+}
+
 static int sl_update(qctx *c, char *st, size_t stride, const uint32_t *g, const qvec *a,
                      uint32_t na, uint32_t nr, int kind)
 {
@@ -94,6 +116,8 @@ static int sl_update(qctx *c, char *st, size_t stride, const uint32_t *g, const 
         return vg_err_set(c->err, VG_EINTERNAL, "internal error: selector arguments");
     if (v->type == QT_NULL || v->type == QT_SELECTOR)
         return VG_OK;
+    if (!g && (kind == SL_FIRST || kind == SL_LAST))
+        return sl_run(c, (sl_state *)st, v, tv, nr, kind);
     for (uint32_t r = 0; r < nr; r++) {
         if (!qvec_is_valid(v, r) || !qvec_is_valid(tv, r))
             continue;
@@ -195,7 +219,7 @@ static void sl_destroy(void *st, uint32_t ng)
     }                                                                                              \
     QA_PLAIN(P, sizeof(sl_state))                                                                  \
     const qa_def P##_def = {                                                                       \
-        {NAME, 2, 2, P##_resolve, P##_size, P##_init, P##_update, P##_finalize, sl_destroy},       \
+        {NAME, 2, 2, P##_resolve, P##_size, P##_init, P##_update, P##_finalize, sl_destroy, true}, \
         sizeof(sl_state),                                                                          \
         P##_update_s,                                                                              \
         P##_finalize_s,                                                                            \

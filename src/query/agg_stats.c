@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int as_err(qctx *c)
 {
@@ -210,21 +211,49 @@ typedef struct as_vals {
     double p; /* approx_percentile_cont: the percentile */
 } as_vals;
 
+/* Room for `extra` more values (capacity doubling from 8). */
+static int as_vals_reserve(qctx *c, as_vals *s, uint32_t extra)
+{
+    uint64_t need = (uint64_t)s->n + extra;
+    if (need <= s->cap)
+        return VG_OK;
+    uint64_t cap = s->cap ? s->cap : 8;
+    while (cap < need)
+        cap *= 2;
+    if (cap > UINT32_MAX)
+        return vg_err_set(c->err, VG_ELIMIT, "too many values in one group");
+    if (qa_charge(c, (size_t)(cap - s->cap) * sizeof(double)))
+        return as_err(c);
+    double *p = vg_realloc(s->v, (size_t)cap * sizeof(double));
+    if (!p)
+        return vg_err_set(c->err, VG_ENOMEM, "out of memory keeping values for a median");
+    s->v = p;
+    s->cap = (uint32_t)cap;
+    return VG_OK;
+}
+
 static int as_vals_push(qctx *c, as_vals *s, double x)
 {
-    if (s->n == s->cap) {
-        uint32_t cap = s->cap ? s->cap * 2 : 8;
-        if (cap < s->cap)
-            return vg_err_set(c->err, VG_ELIMIT, "too many values in one group");
-        if (qa_charge(c, (size_t)(cap - s->cap) * sizeof(double)))
-            return as_err(c);
-        double *p = vg_realloc(s->v, (size_t)cap * sizeof(double));
-        if (!p)
-            return vg_err_set(c->err, VG_ENOMEM, "out of memory keeping values for a median");
-        s->v = p;
-        s->cap = cap;
+    int rc = s->n == s->cap ? as_vals_reserve(c, s, 1) : VG_OK;
+    if (rc == VG_OK)
+        s->v[s->n++] = x;
+    return rc;
+}
+
+/* A run of one group (no group ids): room once, then the values in row order. */
+static int as_vals_run(qctx *c, as_vals *s, const qvec *v, uint32_t nr)
+{
+    int rc = as_vals_reserve(c, s, nr);
+    if (rc != VG_OK)
+        return rc;
+    if (v->type == QT_FLOAT && !v->valid) {
+        memcpy(s->v + s->n, v->v.f64, (size_t)nr * sizeof(double));
+        s->n += nr;
+        return VG_OK;
     }
-    s->v[s->n++] = x;
+    for (uint32_t r = 0; r < nr; r++)
+        if (qvec_is_valid(v, r))
+            s->v[s->n++] = as_num(v, r);
     return VG_OK;
 }
 
@@ -234,6 +263,8 @@ static int as_vals_update_s(qctx *c, char *st, size_t stride, const uint32_t *g,
     int rc;
     if (!as_numeric_input(c, &a[0], &rc))
         return rc;
+    if (!g)
+        return as_vals_run(c, (as_vals *)st, &a[0], nr);
     for (uint32_t r = 0; r < nr; r++) {
         if (!qvec_is_valid(&a[0], r))
             continue;
@@ -299,6 +330,66 @@ static void as_select(double *v, uint32_t n, uint32_t k)
     }
 }
 
+/* Floyd and Rivest's selection for arrays without NaN and without -0.0, where `<` is
+ * the whole order and equal values are the same bits (0.0 and -0.0 compare equal), so
+ * any correct selection leaves the same value at v[k] as as_select: about n + o(n)
+ * comparisons instead of 2-3 n, by first narrowing [lo, hi] around k on a sample (a
+ * p99 over millions of values in a group spends most of the query's time selecting). */
+static void as_select_plain(double *v, int64_t lo, int64_t hi, int64_t k)
+{
+    while (hi > lo) {
+        if (hi - lo > 600) {
+            double n = (double)(hi - lo + 1), i = (double)(k - lo + 1);
+            double z = log(n), s = 0.5 * exp(2 * z / 3);
+            double sd = 0.5 * sqrt(z * s * (n - s) / n) * (i - n / 2 < 0 ? -1 : 1);
+            int64_t nlo = (int64_t)((double)k - i * s / n + sd);
+            int64_t nhi = (int64_t)((double)k + (n - i) * s / n + sd);
+            as_select_plain(v, nlo > lo ? nlo : lo, nhi < hi ? nhi : hi, k);
+        }
+        double t = v[k];
+        int64_t i = lo, j = hi;
+        as_swap(&v[lo], &v[k]);
+        if (v[hi] > t)
+            as_swap(&v[hi], &v[lo]);
+        while (i < j) {
+            as_swap(&v[i], &v[j]);
+            i++;
+            j--;
+            while (v[i] < t)
+                i++;
+            while (v[j] > t)
+                j--;
+        }
+        if (v[lo] == t) {
+            as_swap(&v[lo], &v[j]);
+        } else {
+            j++;
+            as_swap(&v[j], &v[hi]);
+        }
+        if (j <= k)
+            lo = j + 1;
+        if (k <= j)
+            hi = j - 1;
+    }
+}
+
+/* -0.0 (a zero with the sign bit). */
+static int as_neg_zero(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b == 0x8000000000000000ULL;
+}
+
+/* No NaN and no -0.0 among v[0..n). */
+static bool as_plain(const double *v, uint32_t n)
+{
+    int odd = 0;
+    for (uint32_t i = 0; i < n; i++)
+        odd |= as_neg_zero(v[i]) | (v[i] != v[i]);
+    return !odd;
+}
+
 /* The smallest of v[from..n). */
 static double as_min_from(const double *v, uint32_t from, uint32_t n)
 {
@@ -311,17 +402,79 @@ static double as_min_from(const double *v, uint32_t from, uint32_t n)
 
 /* Linear interpolation between the order statistics around rank p * (n - 1), the
  * "continuous" percentile of PostgreSQL and DuckDB (median = p 0.5). */
+static int as_cmp_plain(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Below this many values a group is selected in place. */
+#define AS_SAMPLE_MIN 20000
+#define AS_SAMPLE 8192
+
+/* The values of rank lo (*a) and, when need_b, lo + 1 (*b) of v[0..n) without moving
+ * v: bounds around rank lo from a sorted sample, then one pass without branches that
+ * counts the values below the lower bound and copies those between the bounds, and a
+ * selection among the copies (a few percent of n). false when v holds a -0.0 or the
+ * ranks fall outside the bounds (an unlucky sample, or ranks among the NaN, which no
+ * bound holds and which sort last): the caller then selects in v itself. Without -0.0,
+ * equal values are the same bits, so the answer is the one any selection gives. */
+static bool as_sample_select(const double *v, uint32_t n, uint32_t lo, bool need_b, double *a,
+                             double *b)
+{
+    uint32_t cap = n / 8 + 1024;
+    double *s = vg_malloc(AS_SAMPLE * sizeof *s), *buf = vg_malloc(((size_t)cap + 1) * sizeof *buf);
+    bool ok = s && buf;
+    uint64_t c = 0, below = 0;
+    if (ok) {
+        for (uint32_t i = 0; i < AS_SAMPLE; i++)
+            s[i] = v[(uint64_t)i * n / AS_SAMPLE];
+        qsort(s, AS_SAMPLE, sizeof *s, as_cmp_plain);
+        uint32_t r = (uint32_t)((uint64_t)lo * AS_SAMPLE / n), d = 280; /* ~3 sqrt(sample) */
+        double pl = r > d ? s[r - d] : -INFINITY;
+        double ph = r + d < AS_SAMPLE ? s[r + d] : INFINITY;
+        int odd = 0;
+        for (uint32_t i = 0; i < n && ok; i++) {
+            double x = v[i];
+            odd |= as_neg_zero(x);
+            below += x < pl;
+            buf[c] = x;
+            c += (x >= pl) & (x <= ph);
+            ok = c < cap;
+        }
+        ok = ok && !odd && lo >= below && lo - below + (uint64_t)need_b < c;
+    }
+    if (ok) {
+        int64_t k = (int64_t)(lo - below);
+        as_select_plain(buf, 0, (int64_t)c - 1, k);
+        *a = buf[k];
+        if (need_b)
+            *b = as_min_from(buf, (uint32_t)k + 1, (uint32_t)c);
+    }
+    vg_free(s);
+    vg_free(buf);
+    return ok;
+}
+
 static double as_percentile(double *v, uint32_t n, double p)
 {
     double rank = p * (double)(n - 1);
     uint32_t lo = (uint32_t)floor(rank);
     if (lo >= n)
         lo = n - 1;
-    as_select(v, n, lo);
-    double a = v[lo];
-    if (lo + 1 >= n || rank == (double)lo)
+    bool need_b = !(lo + 1 >= n || rank == (double)lo);
+    double a, b = 0;
+    if (n < AS_SAMPLE_MIN || !as_sample_select(v, n, lo, need_b, &a, &b)) {
+        if (as_plain(v, n))
+            as_select_plain(v, 0, (int64_t)n - 1, lo);
+        else
+            as_select(v, n, lo);
+        a = v[lo];
+        if (need_b)
+            b = as_min_from(v, lo + 1, n);
+    }
+    if (!need_b)
         return a;
-    double b = as_min_from(v, lo + 1, n);
     return a + (rank - (double)lo) * (b - a);
 }
 
@@ -388,7 +541,14 @@ static int as_pct_update_s(qctx *c, char *st, size_t stride, const uint32_t *g, 
                           "inclusive, %s is invalid",
                           qvec_is_valid(&a[1], 0) ? buf : "NULL");
     }
-    for (uint32_t r = 0; r < nr; r++)
+    if (!g) { /* one group: it has p when a row has a value */
+        uint32_t r = 0;
+        while (r < nr && !qvec_is_valid(&a[0], r))
+            r++;
+        if (r < nr)
+            ((as_vals *)st)->p = p;
+    }
+    for (uint32_t r = 0; g && r < nr; r++)
         if (qvec_is_valid(&a[0], r))
             ((as_vals *)(st + (size_t)qa_group(g, r) * stride))->p = p;
     return as_vals_update_s(c, st, stride, g, a, 1, nr);
@@ -406,19 +566,25 @@ static void as_vals_destroy(void *st, uint32_t ng)
     as_vals_destroy_s(st, sizeof(as_vals), ng);
 }
 
-#define AS_DEF(NAME, MIN, MAX, P, SIZE, DESTROY, DESTROY_S)                                        \
+/* BY_RUN: the variances merge a whole batch into a group with other rounding than
+ * row-by-row Welford updates (as_var_batch), so they are not handed runs; the kept
+ * values are pushed in row order either way. */
+#define AS_DEF(NAME, MIN, MAX, P, SIZE, DESTROY, DESTROY_S, BY_RUN)                                \
     {                                                                                              \
-        {NAME, MIN, MAX, P##_resolve, P##_size, P##_init, P##_update, P##_finalize, DESTROY},      \
+        {NAME,     MIN,        MAX,          P##_resolve, P##_size,                                \
+         P##_init, P##_update, P##_finalize, DESTROY,     BY_RUN},                                 \
             SIZE, P##_update_s, P##_finalize_s, DESTROY_S                                          \
     }
 
 const qa_def qa_stddev_def =
-    AS_DEF("stddev_samp", 1, 1, as_std_samp, sizeof(as_welford), NULL, NULL);
+    AS_DEF("stddev_samp", 1, 1, as_std_samp, sizeof(as_welford), NULL, NULL, false);
 const qa_def qa_stddev_pop_def =
-    AS_DEF("stddev_pop", 1, 1, as_std_pop, sizeof(as_welford), NULL, NULL);
-const qa_def qa_var_def = AS_DEF("var_samp", 1, 1, as_var_samp, sizeof(as_welford), NULL, NULL);
-const qa_def qa_var_pop_def = AS_DEF("var_pop", 1, 1, as_var_pop, sizeof(as_welford), NULL, NULL);
+    AS_DEF("stddev_pop", 1, 1, as_std_pop, sizeof(as_welford), NULL, NULL, false);
+const qa_def qa_var_def =
+    AS_DEF("var_samp", 1, 1, as_var_samp, sizeof(as_welford), NULL, NULL, false);
+const qa_def qa_var_pop_def =
+    AS_DEF("var_pop", 1, 1, as_var_pop, sizeof(as_welford), NULL, NULL, false);
 const qa_def qa_median_def =
-    AS_DEF("median", 1, 1, as_median, sizeof(as_vals), as_vals_destroy, as_vals_destroy_s);
+    AS_DEF("median", 1, 1, as_median, sizeof(as_vals), as_vals_destroy, as_vals_destroy_s, true);
 const qa_def qa_percentile_def = AS_DEF("approx_percentile_cont", 2, 3, as_pct, sizeof(as_vals),
-                                        as_vals_destroy, as_vals_destroy_s);
+                                        as_vals_destroy, as_vals_destroy_s, true);

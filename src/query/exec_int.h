@@ -240,6 +240,11 @@ struct qagg {
     /* Writes one value per group into out (allocated by the caller, type = ret). */
     int (*finalize)(qctx *c, void *states, uint32_t ngroups, qvec *out);
     void (*destroy)(void *states, uint32_t ngroups); /* optional: free owned memory */
+    /* update(states + g * state_size, NULL, args sliced to rows [r0, r1), ...) for a run
+     * of rows all in group g gives exactly the states that row-by-row updates give, bit
+     * for bit: the aggregate operator then hands over runs of one group (rows sorted by
+     * tag set come in long ones) and the aggregate may take them in bulk. */
+    bool by_run;
 };
 
 const qagg *qagg_find(const char *name);

@@ -25,10 +25,19 @@
  *   - several keys: an open-addressing table over the tuple's hash, comparing the
  *     words each group stored.
  * Groups are numbered in order of first appearance; distinct relies on that.
+ *
+ * Runs. Rows read from files come sorted by tag set, so GROUP BY a tag sees each group
+ * in long runs of consecutive rows. When a batch's runs are long enough on average, an
+ * aggregate that allows it (qagg.by_run) is updated once per run, on its arguments
+ * sliced to the run and its group's state alone: no group id per row, and the aggregate
+ * may take the run in bulk (max in registers, a selector's one kept row).
  */
 #include "op_int.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ---- key columns: values to words ---- */
 
@@ -560,6 +569,10 @@ typedef struct agg_run {
     qvec sel[2];  /* slices of a QT_SELECTOR result */
 } agg_run;
 
+/* Runs shorter than this on average: the per-row update is as cheap. */
+#define RUN_MIN_AVG 16
+#define MAX_AGG_ARGS 16
+
 typedef struct agg_state {
     qexpr **group;
     uint32_t ngroup;
@@ -569,6 +582,11 @@ typedef struct agg_state {
     qvec *kv; /* the group keys of the current batch */
     gtab gt;
     uint32_t *groups; /* Q_BATCH_ROWS */
+    uint32_t *run_at; /* Q_BATCH_ROWS + 1: where the current batch's runs start */
+    uint32_t *run_g;  /* Q_BATCH_ROWS: the group of each run */
+    bool groups_set;  /* groups holds the current batch's group ids (else runs only) */
+    qvec *slice;      /* MAX_AGG_ARGS: an aggregate's arguments over one run */
+    uint8_t *bits;    /* MAX_AGG_ARGS bitmaps of Q_BATCH_ROWS: their validity */
     bool done_input;
     uint32_t pos;     /* next group to emit */
     qop_vecbuf *bufs; /* key columns' output scratch */
@@ -600,10 +618,15 @@ static int agg_open(qop *op, qctx *c)
     s->keys = qctx_alloc(c, nk * sizeof *s->keys);
     s->kv = qctx_alloc(c, nk * sizeof *s->kv);
     s->groups = qctx_alloc(c, Q_BATCH_ROWS * sizeof *s->groups);
+    s->run_at = qctx_alloc(c, (Q_BATCH_ROWS + 1) * sizeof *s->run_at);
+    s->run_g = qctx_alloc(c, Q_BATCH_ROWS * sizeof *s->run_g);
+    s->slice = qctx_alloc(c, MAX_AGG_ARGS * sizeof *s->slice);
+    s->bits = qctx_alloc(c, MAX_AGG_ARGS * (Q_BATCH_ROWS / 8));
     s->bufs = qctx_alloc(c, nk * sizeof *s->bufs);
     uint32_t ncols = s->ngroup + s->naggs;
     s->out.cols = qctx_alloc(c, (ncols ? ncols : 1) * sizeof *s->out.cols);
-    if (!s->keys || !s->kv || !s->groups || !s->bufs || !s->out.cols)
+    if (!s->keys || !s->kv || !s->groups || !s->run_at || !s->run_g || !s->slice || !s->bits ||
+        !s->bufs || !s->out.cols)
         return qop_err(c);
     memset(s->bufs, 0, nk * sizeof *s->bufs);
     s->out.ncols = ncols;
@@ -652,6 +675,122 @@ static bool only_count_star(const agg_state *s)
     return true;
 }
 
+static void slice_vec(const qvec *v, uint32_t off, uint32_t n, qvec *sel, qvec *out);
+
+/* The end of the run of equal values that starts at v[r]: sixteen at a time while
+ * they all match (a run of one tag is thousands of rows long). */
+static uint32_t run_end(const uint32_t *v, uint32_t r, uint32_t n)
+{
+    uint32_t cur = v[r];
+#if defined(__SSE2__)
+    __m128i c = _mm_set1_epi32((int)cur);
+    for (; r + 16 <= n; r += 16) {
+        const __m128i *p = (const __m128i *)(const void *)(v + r);
+        __m128i a = _mm_and_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p), c),
+                                  _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), c));
+        __m128i b = _mm_and_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p + 2), c),
+                                  _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), c));
+        if (_mm_movemask_epi8(_mm_and_si128(a, b)) != 0xffff)
+            break;
+    }
+#endif
+    while (r < n && v[r] == cur)
+        r++;
+    return r;
+}
+
+/* The starts of the runs of equal values in v[0..n), then n; how many runs, or 0 when
+ * they are shorter than RUN_MIN_AVG on average (found out early). */
+static uint32_t find_runs(const uint32_t *v, uint32_t n, uint32_t *at)
+{
+    uint32_t k = 0, most = n / RUN_MIN_AVG;
+    for (uint32_t r = 0; r < n; r = run_end(v, r, n)) {
+        if (k > most)
+            return 0;
+        at[k++] = r;
+    }
+    at[k] = n;
+    return k;
+}
+
+/* GROUP BY one tag without NULLs, in runs: the runs of the dictionary ids, and one
+ * group lookup per run. 0 when the runs are too short (nothing is set then). */
+static int dict1_runs(qctx *c, gtab *g, const qvec *v, uint32_t n, uint32_t *at, uint32_t *rg,
+                      uint32_t *nruns)
+{
+    *nruns = 0;
+    uint32_t k = find_runs(v->ids, n, at);
+    if (k == 0)
+        return VG_OK;
+    dict_map *m = NULL;
+    int rc = keycol_map(c, &g->keys[0], v, &m);
+    for (uint32_t i = 0; i < k && rc == VG_OK; i++) {
+        uint32_t id = v->ids[at[i]];
+        rg[i] = m->group[id];
+        if (rg[i] == UINT32_MAX)
+            rc = dict_group(c, g, m, v, id, &rg[i]);
+    }
+    if (rc == VG_OK)
+        *nruns = k;
+    return rc;
+}
+
+/* Group ids of the batch's rows from its runs. */
+static void groups_from_runs(agg_state *s, uint32_t nruns)
+{
+    for (uint32_t k = 0; k < nruns; k++)
+        for (uint32_t r = s->run_at[k]; r < s->run_at[k + 1]; r++)
+            s->groups[r] = s->run_g[k];
+    s->groups_set = true;
+}
+
+/* Bits [off, off + n) of src as bits [0, n) of dst. */
+static void shift_bits(const uint8_t *src, uint32_t off, uint32_t n, uint8_t *dst)
+{
+    memset(dst, 0, (n + 7) / 8);
+    for (uint32_t i = 0; i < n; i++)
+        dst[i >> 3] |= (uint8_t)(((src[(off + i) >> 3] >> ((off + i) & 7)) & 1) << (i & 7));
+}
+
+/* a's arguments, rows [off, off + n), into s->slice. */
+static void slice_args(agg_state *s, const agg_run *a, uint32_t off, uint32_t n)
+{
+    for (uint32_t j = 0; j < a->call->nargs; j++) {
+        const qvec *v = &a->args[j];
+        slice_vec(v, off, n, NULL, &s->slice[j]);
+        if (v->valid && (off & 7)) { /* slice_vec cuts bitmaps at whole bytes only */
+            uint8_t *b = s->bits + (size_t)j * (Q_BATCH_ROWS / 8);
+            shift_bits(v->valid, off, n, b);
+            s->slice[j].valid = b;
+        }
+    }
+}
+
+/* Whether a's arguments of this batch can be cut into runs. */
+static bool runs_apply(const agg_run *a)
+{
+    if (!a->agg->by_run || a->call->nargs > MAX_AGG_ARGS)
+        return false;
+    for (uint32_t j = 0; j < a->call->nargs; j++)
+        if (a->args[j].type == QT_SELECTOR)
+            return false;
+    return true;
+}
+
+/* One update per run of one group: that group's state alone, no group ids. */
+static int update_by_runs(qctx *c, agg_state *s, agg_run *a, uint32_t nruns)
+{
+    for (uint32_t k = 0; k < nruns; k++) {
+        uint32_t r0 = s->run_at[k], n = s->run_at[k + 1] - r0;
+        slice_args(s, a, r0, n);
+        char *st = a->states + (size_t)s->run_g[k] * a->size;
+        int rc = a->agg->update(c, st, NULL, s->slice, a->call->nargs, n);
+        if (rc != VG_OK)
+            return rc;
+    }
+    return VG_OK;
+}
+
 static int agg_consume(qctx *c, agg_state *s, const qbatch *in)
 {
     uint32_t n = in->nrows;
@@ -667,13 +806,25 @@ static int agg_consume(qctx *c, agg_state *s, const qbatch *in)
     }
     for (uint32_t j = 0; j < s->ngroup && rc == VG_OK; j++)
         rc = qexpr_eval(c, s->group[j], in, &s->kv[j]);
-    if (rc == VG_OK && s->ngroup == 1 && s->kv[0].type == QT_STRING && s->kv[0].ids) {
-        rc = assign_dict1(c, &s->gt, &s->kv[0], n, s->groups);
-    } else {
-        for (uint32_t j = 0; j < s->ngroup && rc == VG_OK; j++)
-            rc = keycol_encode(c, &s->keys[j], &s->kv[j], n);
-        if (rc == VG_OK)
-            rc = gtab_assign(c, &s->gt, n, s->groups);
+    /* group ids per row, or only per run (one tag without NULLs: from its ids) */
+    uint32_t nruns = 0;
+    s->groups_set = false;
+    bool dict1 = s->ngroup == 1 && s->kv[0].type == QT_STRING && s->kv[0].ids;
+    if (rc == VG_OK && dict1 && !s->kv[0].valid)
+        rc = dict1_runs(c, &s->gt, &s->kv[0], n, s->run_at, s->run_g, &nruns);
+    if (rc == VG_OK && nruns == 0) {
+        if (dict1) {
+            rc = assign_dict1(c, &s->gt, &s->kv[0], n, s->groups);
+        } else {
+            for (uint32_t j = 0; j < s->ngroup && rc == VG_OK; j++)
+                rc = keycol_encode(c, &s->keys[j], &s->kv[j], n);
+            if (rc == VG_OK)
+                rc = gtab_assign(c, &s->gt, n, s->groups);
+        }
+        s->groups_set = true;
+        nruns = rc == VG_OK ? find_runs(s->groups, n, s->run_at) : 0;
+        for (uint32_t k = 0; k < nruns; k++)
+            s->run_g[k] = s->groups[s->run_at[k]];
     }
     if (rc != VG_OK)
         return rc;
@@ -685,8 +836,13 @@ static int agg_consume(qctx *c, agg_state *s, const qbatch *in)
                 return rc;
         }
         rc = ensure_states(c, a, s->gt.ngroups);
-        if (rc == VG_OK)
+        if (rc == VG_OK && nruns && runs_apply(a))
+            rc = update_by_runs(c, s, a, nruns);
+        else if (rc == VG_OK) {
+            if (!s->groups_set)
+                groups_from_runs(s, nruns);
             rc = a->agg->update(c, a->states, s->groups, a->args, a->call->nargs, n);
+        }
         if (rc != VG_OK)
             return rc;
     }

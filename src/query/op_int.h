@@ -119,12 +119,17 @@ bool qop_scan_bind_time_bound(qop *op, uint32_t col, qop_time_bound *b);
 
 typedef struct qop_prefetch qop_prefetch;
 
+typedef int (*qop_load_fn)(const persist_source *s, uint32_t db_id, uint32_t table_id,
+                           uint32_t ncols_table, const persist_col *cols, uint32_t ncols,
+                           buffer_chunk **out, vg_err *e);
+
 typedef struct qop_load_args {
     uint32_t db_id;
     uint32_t table_id;
     uint32_t ncols_table;
     const persist_col *cols; /* the columns to decode */
     uint32_t ncols;
+    qop_load_fn load; /* NULL = persist_source_load; tests put their own */
 } qop_load_args;
 
 /* Starts decoding src[order[0]], src[order[1]], ... (file sources only) on a helper
@@ -134,8 +139,9 @@ typedef struct qop_load_args {
 qop_prefetch *qop_prefetch_start(const persist_source *src, const uint32_t *order, uint32_t n,
                                  const qop_load_args *args, uint32_t ahead);
 /* The decoded source at order index i (the caller takes the reference), as
- * persist_source_load would give it: waits while the helper decodes it, decodes it
- * here if the helper has not started on it. Indexes are taken in increasing order. */
+ * persist_source_load would give it: decodes it here if the helper has not started on
+ * it; while the helper decodes it, decodes a later source of the window that no thread
+ * has started, or waits. Indexes are taken in increasing order. */
 int qop_prefetch_take(qop_prefetch *p, uint32_t i, buffer_chunk **out, vg_err *e);
 /* Stops the helper and drops what it decoded that was not taken. NULL is fine. */
 void qop_prefetch_stop(qop_prefetch *p);

@@ -504,18 +504,26 @@ static int take_sources(qctx *c, scan_state *s)
 
 /* Sources are decoded ahead on a second thread when the scan will read every live
  * one in order: not for count(*) (it decodes none it can count from statistics) nor
- * under a top-K bound (it skips sources and reorders them). Two ahead keeps the helper
- * busy while the scan works on one, and memory to a few decoded row groups. */
-#define PREFETCH_AHEAD 2
+ * under a top-K bound (it skips sources and reorders them). The scan's thread decodes
+ * too while it waits (prefetch.c): four ahead keeps both threads busy while the scan
+ * works on one; two (as many as the helper alone needs) when four decoded row groups
+ * would pass PREFETCH_BYTES (a wide SELECT *), so memory stays a few row groups. */
+#define PREFETCH_AHEAD 4
+#define PREFETCH_BYTES ((uint64_t)128 << 20)
 
 static void start_prefetch(scan_state *s)
 {
     s->prefetch_tried = true;
     if (!s->view || s->bound || s->spec.count_only)
         return;
-    qop_load_args a = {s->spec.db_id, s->spec.table_id, s->spec.table->ncols, s->lcols,
-                       s->nlcols};
-    s->prefetch = qop_prefetch_start(s->view->src, s->live, s->nlive, &a, PREFETCH_AHEAD);
+    qop_load_args a = {.db_id = s->spec.db_id,
+                       .table_id = s->spec.table_id,
+                       .ncols_table = s->spec.table->ncols,
+                       .cols = s->lcols,
+                       .ncols = s->nlcols};
+    uint64_t group = (uint64_t)s->max_rows * (s->nlcols + 1) * 9; /* ~ values and bits */
+    uint32_t ahead = group * PREFETCH_AHEAD <= PREFETCH_BYTES ? PREFETCH_AHEAD : 2;
+    s->prefetch = qop_prefetch_start(s->view->src, s->live, s->nlive, &a, ahead);
 }
 
 /* Decodes the current file source when the scan reaches it. */

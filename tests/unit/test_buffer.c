@@ -871,8 +871,59 @@ static void test_drop_table(void)
     CHECK_INT(vg_mem_used(), mem0);
 }
 
+/* A loaded chunk (buffer_chunk_new_loaded ... loaded_finish): its time bounds wherever
+ * the least and greatest times are (each lane of the four-way loop, the tail), and
+ * NULL rows of a column zeroed when frozen, wherever they are (before, inside and after
+ * runs of whole bytes of valid rows). */
+static void test_loaded_chunk(void)
+{
+    for (uint32_t n = 1; n <= 23; n++) {
+        for (uint32_t at = 0; at < n; at++) {
+            buffer_chunk *c = buffer_chunk_new_loaded(1, 2, 2, n);
+            CHECK(c != NULL);
+            if (!c)
+                return;
+            buffer_column *t = &c->cols[0];
+            for (uint32_t r = 0; r < n; r++) {
+                t->v.i64[r] = 1000 + (int64_t)((r * 7) % 5);
+                t->valid[r >> 3] |= (uint8_t)(1u << (r & 7));
+            }
+            t->v.i64[at] = -5;             /* the least here ... */
+            t->v.i64[n - 1 - at] += 50000; /* ... the greatest there (maybe the same row) */
+            int64_t lo = INT64_MAX, hi = INT64_MIN;
+            for (uint32_t r = 0; r < n; r++) {
+                lo = t->v.i64[r] < lo ? t->v.i64[r] : lo;
+                hi = t->v.i64[r] > hi ? t->v.i64[r] : hi;
+            }
+            buffer_chunk_loaded_finish(c);
+            CHECK(c->min_time == lo && c->max_time == hi && c->frozen);
+            buffer_chunk_unref(c);
+        }
+    }
+    enum { N = 200 };
+    buffer_chunk *c = buffer_chunk_new_loaded(1, 2, 2, N);
+    buffer_column *t = &c->cols[0], *v = buffer_chunk_column(c, 1, CATALOG_INT);
+    CHECK(v != NULL);
+    for (uint32_t r = 0; r < N; r++) {
+        t->v.i64[r] = r;
+        t->valid[r >> 3] |= (uint8_t)(1u << (r & 7));
+        v->v.i64[r] = 77; /* garbage where the row is NULL */
+        bool null = r == 3 || r == 100 || r == 101 || r == 199;
+        if (!null)
+            v->valid[r >> 3] |= (uint8_t)(1u << (r & 7));
+    }
+    buffer_chunk_loaded_finish(c);
+    uint32_t bad = 0;
+    for (uint32_t r = 0; r < N; r++) {
+        bool null = r == 3 || r == 100 || r == 101 || r == 199;
+        bad += v->v.i64[r] != (null ? 0 : 77);
+    }
+    CHECK_INT(bad, 0);
+    buffer_chunk_unref(c);
+}
+
 TEST_MAIN(test_all_types_and_nulls, test_new_column_mid_chunk, test_rollover,
           test_snapshot_while_appending, test_dictionary_ids, test_strings,
           test_duplicate_values_in_row, test_rejected_rows, test_refcount_and_drop_db,
           test_alloc_failures, test_concurrent_snapshots, test_may_have_dups, test_delete_rows,
-          test_delete_alloc_failures, test_drop_table)
+          test_delete_alloc_failures, test_drop_table, test_loaded_chunk)

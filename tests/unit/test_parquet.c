@@ -327,6 +327,9 @@ static void test_delta_binary_packed(void)
     for (int i = 0; i < 1000; i++) /* nanosecond timestamps */
         v[i] = 1767225600000000000LL + i * 1000000000LL + (int64_t)(rnd() % 1000);
     delta_round_trip(v, 1000);
+    for (int i = 0; i < 1000; i++) /* series of steady steps (zero-width miniblocks) */
+        v[i] = 1767225600000000000LL + (i % 301) * 10000000000LL - (i / 301) * 7;
+    delta_round_trip(v, 1000);
     /* the exact bytes for 1..5: header, then min delta 1 and four zero widths */
     int64_t five[5] = {1, 2, 3, 4, 5};
     vg_buf b;
@@ -422,6 +425,26 @@ static void test_byte_stream_split(void)
     CHECK(buf[0] == ((const uint8_t *)in)[0] && buf[1] == ((const uint8_t *)in)[8]);
     CHECK(pq_bss_decode(buf, 39, (uint8_t *)out, 5, 8, &e) == VG_ECORRUPT);
     CHECK_STR(e.msg, "BYTE_STREAM_SPLIT data is 39 bytes, 5 values of 8 bytes need 40");
+
+    /* doubles go 16 at a time, the rest one by one: every count around the blocks,
+     * random bytes (every byte position distinct), against the definition */
+    enum { MAXN = 300 };
+    static uint8_t vals[MAXN * 8], split[MAXN * 8], back[MAXN * 8 + 8];
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < sizeof vals; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        vals[i] = (uint8_t)x;
+    }
+    uint32_t bad = 0;
+    for (size_t n = 0; n <= MAXN; n += n < 40 ? 1 : 13) {
+        pq_bss_encode(split, vals, n, 8);
+        for (size_t j = 0; j < 8 && n; j++) /* stream j holds byte j of every value */
+            bad += split[j * n + n - 1] != vals[(n - 1) * 8 + j];
+        memset(back, 0xa5, sizeof back);
+        CHECK(pq_bss_decode(split, n * 8, back, n, 8, &e) == VG_OK);
+        bad += memcmp(back, vals, n * 8) != 0 || back[n * 8] != 0xa5;
+    }
+    CHECK_INT(bad, 0);
 }
 
 static void test_codecs(void)
@@ -906,14 +929,14 @@ static void test_read_into_caller_memory(void)
     static uint8_t vdst[(N + 7) / 8];
     parquet_column_out o;
 
-    parquet_dest d0 = {fdst, vdst, N};
+    parquet_dest d0 = {fdst, vdst, N, NULL};
     CHECK(parquet_read_column_into(f, 0, 0, &a, &d0, &o, &e) == VG_OK);
     CHECK(o.v.f64 == fdst);
     CHECK(o.valid == NULL && o.null_count == 0);
     CHECK(fdst[0] == 0.0 && fdst[999] == 499.5);
 
     memset(vdst, 0, sizeof vdst);
-    parquet_dest d1 = {idst, vdst, N};
+    parquet_dest d1 = {idst, vdst, N, NULL};
     CHECK(parquet_read_column_into(f, 0, 1, &a, &d1, &o, &e) == VG_OK);
     CHECK(o.v.i64 == idst && o.valid == vdst);
     CHECK_INT(o.null_count, N / 5);
@@ -924,7 +947,7 @@ static void test_read_into_caller_memory(void)
     }
     CHECK_INT(bad, 0);
 
-    parquet_dest wrong = {idst, vdst, N - 1}; /* not the row group's size: arena */
+    parquet_dest wrong = {idst, vdst, N - 1, NULL}; /* not the row group's size: arena */
     CHECK(parquet_read_column_into(f, 0, 1, &a, &wrong, &o, &e) == VG_OK);
     CHECK(o.v.i64 != idst && o.v.i64[3] == 2);
 
@@ -934,6 +957,139 @@ static void test_read_into_caller_memory(void)
     vg_arena_free(&a);
     parquet_close(f);
     vg_buf_free(&out);
+}
+
+/* parquet_dest.ids: a STRING column read for its ids. "few" stays dictionary-encoded
+ * over many pages (ids land in the caller's array, no strings are made, null rows have
+ * id 0); "many" outgrows a small dictionary, so its first pages are dictionary-encoded
+ * and the rest PLAIN: it comes back as strings, the early rows' made from their ids.
+ * Both must equal what parquet_read_column gives, row for row. */
+static void test_read_ids_only(void)
+{
+    enum { N = 6000 };
+    parquet_column_def defs[] = {{"few", PARQUET_STRING, true, false, 0},
+                                 {"many", PARQUET_STRING, true, false, 0}};
+    static vg_str few[N], many[N];
+    static char mbuf[N][16];
+    static uint8_t hv[(N + 7) / 8];
+    static const char *names[] = {"alpha", "beta", "gamma", "delta", "epsilon"};
+    for (uint32_t r = 0; r < N; r++) {
+        const char *nm = names[(r / 700) % 5]; /* long runs, as sorted tags */
+        few[r] = (vg_str){nm, strlen(nm)};
+        int len = snprintf(mbuf[r], sizeof mbuf[r], "m%u", r / 3);
+        many[r] = (vg_str){mbuf[r], (size_t)len};
+        if (r % 7)
+            hv[r >> 3] |= (uint8_t)(1u << (r & 7)); /* every seventh row null */
+    }
+    parquet_column_data data[] = {{.valid = hv, .strs = few}, {.valid = hv, .strs = many}};
+    parquet_schema sc = {defs, 2};
+    parquet_write_options wo = {.page_bytes = 512, .dict_bytes = 2048};
+    vg_buf out;
+    vg_buf_init(&out);
+    parquet_writer *w;
+    vg_err e = {0};
+    CHECK(parquet_writer_open_buf(&w, &out, &sc, &wo, &e) == VG_OK);
+    CHECK(parquet_writer_write(w, data, N, &e) == VG_OK);
+    CHECK(parquet_writer_finish(w, &e) == VG_OK);
+    parquet_writer_free(w);
+    parquet_file *f;
+    CHECK(parquet_open_mem(&f, out.data, out.len, NULL, &e) == VG_OK);
+    const parquet_chunk_info *ch = parquet_file_meta(f)->row_groups[0].chunks;
+    CHECK(ch[1].encodings & (1u << PQ_ENC_RLE_DICTIONARY)); /* dictionary pages first ... */
+    CHECK(ch[1].encodings & (1u << PQ_ENC_PLAIN));          /* ... then PLAIN ones */
+    vg_arena a;
+    vg_arena_init(&a, 4096);
+    static uint32_t ids[N];
+    parquet_dest d = {.rows = N, .ids = ids};
+    parquet_column_out o, ref;
+
+    memset(ids, 0xee, sizeof ids);
+    CHECK(parquet_read_column_into(f, 0, 0, &a, &d, &o, &e) == VG_OK);
+    CHECK(parquet_read_column(f, 0, 0, &a, &ref, &e) == VG_OK);
+    CHECK(o.ids == ids && o.v.s == NULL && o.ndict == 5);
+    CHECK_INT(o.null_count, ref.null_count);
+    uint32_t bad = 0;
+    for (uint32_t r = 0; r < N; r++) {
+        bool valid = (o.valid[r >> 3] >> (r & 7)) & 1;
+        vg_str got = o.dict[ids[r]];
+        bad += valid != (r % 7 != 0) || (!valid && ids[r] != 0) ||
+               (valid && (got.len != ref.v.s[r].len || memcmp(got.ptr, ref.v.s[r].ptr, got.len)));
+    }
+    CHECK_INT(bad, 0);
+
+    CHECK(parquet_read_column_into(f, 0, 1, &a, &d, &o, &e) == VG_OK);
+    CHECK(parquet_read_column(f, 0, 1, &a, &ref, &e) == VG_OK);
+    CHECK(o.ids == NULL && o.v.s != NULL);
+    bad = 0;
+    for (uint32_t r = 0; r < N; r++) {
+        bool valid = (o.valid[r >> 3] >> (r & 7)) & 1;
+        bad += valid != (r % 7 != 0) || o.v.s[r].len != ref.v.s[r].len ||
+               memcmp(o.v.s[r].ptr, ref.v.s[r].ptr, o.v.s[r].len) ||
+               (valid &&
+                (o.v.s[r].len != many[r].len || memcmp(o.v.s[r].ptr, many[r].ptr, many[r].len)));
+    }
+    CHECK_INT(bad, 0);
+
+    parquet_dest wrong = {.rows = N - 1, .ids = ids}; /* not the row group's size */
+    CHECK(parquet_read_column_into(f, 0, 0, &a, &wrong, &o, &e) == VG_OK);
+    CHECK(o.ids != ids && o.v.s != NULL && o.v.s[1].len == 5);
+    vg_arena_free(&a);
+    parquet_close(f);
+    vg_buf_free(&out);
+}
+
+/* Dictionary ids at or past the dictionary's size are corruption, wherever they are
+ * (read for ids only, parquet_dest.ids): in the part checked four at a time and in
+ * the tail. 42 rows cycle through 5 strings
+ * (ids of 3 bits, bit-packed in groups of 8, 3 bytes each, the last group at the end
+ * of the page): a group's first byte set to 0xff makes its first two ids 7. */
+static void test_dictionary_id_out_of_range(void)
+{
+    enum { N = 42 };
+    parquet_column_def defs[] = {{"s", PARQUET_STRING, false, false, PARQUET_ENC_DICT}};
+    static const char *names[] = {"a", "b", "c", "d", "e"};
+    vg_str sv[N];
+    for (uint32_t r = 0; r < N; r++)
+        sv[r] = (vg_str){names[r % 5], 1};
+    parquet_column_data data[] = {{.strs = sv}};
+    parquet_schema sc = {defs, 1};
+    parquet_write_options wo = {.codec = PARQUET_UNCOMPRESSED};
+    parquet_read_options ro = {.no_crc_check = true};
+    static const struct {
+        size_t back;   /* bytes before the end of the column chunk */
+        uint32_t from; /* the first id made 7 */
+    } at[] = {{3, 40}, {9, 24}, {0, 0}};
+    for (int t = 0; t < 3; t++) {
+        vg_buf out;
+        vg_buf_init(&out);
+        parquet_writer *w;
+        vg_err e = {0};
+        CHECK(parquet_writer_open_buf(&w, &out, &sc, &wo, &e) == VG_OK);
+        CHECK(parquet_writer_write(w, data, N, &e) == VG_OK);
+        CHECK(parquet_writer_finish(w, &e) == VG_OK);
+        parquet_writer_free(w);
+        parquet_file *f;
+        CHECK(parquet_open_mem(&f, out.data, out.len, &ro, &e) == VG_OK);
+        const parquet_chunk_info *ci = &parquet_file_meta(f)->row_groups[0].chunks[0];
+        if (at[t].back) /* the file is in memory: the footer was read already */
+            out.data[ci->offset + ci->compressed_bytes - at[t].back] = (char)0xff;
+        vg_arena a;
+        vg_arena_init(&a, 4096);
+        parquet_column_out o;
+        uint32_t ids[N];
+        parquet_dest d = {.rows = N, .ids = ids}; /* ids only: no gather checks them */
+        int rc = parquet_read_column_into(f, 0, 0, &a, &d, &o, &e);
+        if (at[t].back) {
+            char want[96];
+            snprintf(want, sizeof want, "dictionary id 7 of value %u is not below", at[t].from);
+            CHECK(rc == VG_ECORRUPT && strstr(e.msg, want) != NULL);
+        } else {
+            CHECK(rc == VG_OK && o.ids == ids && ids[41] == 1 && ids[24] == 4);
+        }
+        vg_arena_free(&a);
+        parquet_close(f);
+        vg_buf_free(&out);
+    }
 }
 
 static void test_file_descriptor(void)
@@ -1438,10 +1594,10 @@ static void test_corrupt_every_byte(void)
     }
 }
 
-TEST_MAIN(test_thrift_round_trip, test_read_into_caller_memory, test_thrift_skip, test_thrift_errors, test_bitpack_widths,
-          test_rle_hybrid, test_delta_binary_packed, test_delta_int32_wraps, test_delta_strings,
-          test_byte_stream_split, test_codecs, test_round_trip_encodings, test_round_trip_codecs,
-          test_round_trip_edges, test_empty_strings, test_string_inputs, test_double_dictionary,
-          test_statistics,
-          test_file_descriptor, test_writer_errors, test_out_of_memory, test_foreign_types,
-          test_corrupt_messages, test_corrupt_every_byte)
+TEST_MAIN(test_thrift_round_trip, test_read_into_caller_memory, test_read_ids_only,
+          test_dictionary_id_out_of_range, test_thrift_skip, test_thrift_errors,
+          test_bitpack_widths, test_rle_hybrid, test_delta_binary_packed, test_delta_int32_wraps,
+          test_delta_strings, test_byte_stream_split, test_codecs, test_round_trip_encodings,
+          test_round_trip_codecs, test_round_trip_edges, test_empty_strings, test_string_inputs,
+          test_double_dictionary, test_statistics, test_file_descriptor, test_writer_errors,
+          test_out_of_memory, test_foreign_types, test_corrupt_messages, test_corrupt_every_byte)

@@ -407,6 +407,77 @@ static void test_median_percentile(void)
     teardown();
 }
 
+static int cmp_double(const void *a, const void *b) /* NaN last */
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    if (x != x || y != y)
+        return (x != x) - (y != y);
+    return (x > y) - (x < y);
+}
+
+/* Percentiles of many values without -0.0 (selected by Floyd-Rivest, or among the
+ * values between bounds from a sample) against a full sort, for ranks at both ends, in
+ * the middle and between two values, and with NaN (last); with a -0.0 beside 0.0 the
+ * exact old selection is kept (same answers). */
+static void percentile_selection(int N)
+{
+    setup();
+    double *x = zalloc(N * 8), *sorted = zalloc(N * 8), *pv = zalloc(N * 8);
+    uint64_t st = 12345;
+    for (int i = 0; i < N; i++) {
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        /* few duplicates in one half, many in the other; 0.0 but no -0.0 */
+        x[i] = i % 2 ? (double)((int64_t)(st >> 30) % 2000000 - 1000000) + 0.5
+                     : (double)((int)(st >> 40) % 3000 - 1500) + 0.25 * (i % 1000 != 0);
+    }
+    memcpy(sorted, x, N * 8);
+    qsort(sorted, N, 8, cmp_double);
+    static const double ps[] = {0, 1e-5, 0.001, 0.25, 0.5, 0.9, 0.99, 0.99999, 1, 0.123456};
+    uint32_t bad = 0;
+    for (size_t t = 0; t < sizeof ps / sizeof *ps; t++) {
+        for (int i = 0; i < N; i++)
+            pv[i] = ps[t];
+        qvec a[2] = {vf(N, x, NULL), vf(N, pv, NULL)};
+        double rank = ps[t] * (N - 1), lo = floor(rank);
+        double want = sorted[(int)lo];
+        if ((int)lo + 1 < N && rank != lo)
+            want += (rank - lo) * (sorted[(int)lo + 1] - want);
+        char buf[64];
+        qf_fmt_f64(want, buf);
+        const char *got = run("approx_percentile_cont", false, 2, a, NULL, N, 1);
+        if (strcmp(got, buf) != 0) {
+            printf("  p %g: got %s, want %s\n", ps[t], got, buf);
+            bad++;
+        }
+    }
+    CHECK_INT(bad, 0);
+    for (int i = 0; i < N / 100; i++) /* NaN sorts last: 1% of them shift every rank */
+        x[(i * 7919) % N] = NAN;
+    memcpy(sorted, x, N * 8);
+    qsort(sorted, N, 8, cmp_double);
+    for (int i = 0; i < N; i++)
+        pv[i] = 0.75;
+    qvec an[2] = {vf(N, x, NULL), vf(N, pv, NULL)};
+    double rank = 0.75 * (N - 1), lo = floor(rank), want = sorted[(int)lo];
+    want += (rank - lo) * (sorted[(int)lo + 1] - want);
+    char nb[64];
+    qf_fmt_f64(want, nb);
+    CHECK_STR(run("approx_percentile_cont", false, 2, an, NULL, N, 1), nb);
+    x[77] = -0.0; /* beside 0.0: the row-order selection, as before */
+    memcpy(sorted, x, N * 8);
+    qsort(sorted, N, 8, cmp_double);
+    char buf[64];
+    qf_fmt_f64(sorted[N / 2], buf);
+    CHECK_STR(run1("median", vf(N, x, NULL), NULL, 1), buf);
+    teardown();
+}
+
+static void test_percentile_selection(void)
+{
+    percentile_selection(15001); /* selected in place */
+    percentile_selection(60001); /* by a sample and one pass */
+}
+
 static void test_selectors(void)
 {
     setup();
@@ -578,5 +649,6 @@ static void test_memory_accounting(void)
 }
 
 TEST_MAIN(test_registry, test_count, test_sum_avg, test_min_max, test_variance,
-          test_median_percentile, test_selectors, test_selector_typed_output, test_distinct,
-          test_one_group_fast_path, test_memory_accounting)
+          test_median_percentile, test_percentile_selection, test_selectors,
+          test_selector_typed_output, test_distinct, test_one_group_fast_path,
+          test_memory_accounting)

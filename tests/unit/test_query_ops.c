@@ -2,8 +2,9 @@
  * scan (pruning counts, missing columns, zero-copy slices, residual filter,
  * deduplication within and across chunks against a brute-force reference), values,
  * filter (dictionaries kept), project, aggregate (by tag, int, two keys, NULL groups,
- * empty input, many groups), sort (NULLS FIRST/LAST, stability, budget) and top-K
- * against sort + limit on random data, limit/offset (early stop), distinct, union. */
+ * empty input, many groups, runs of one group against row-by-row updates), sort (NULLS
+ * FIRST/LAST, stability, budget) and top-K against sort + limit on random data,
+ * limit/offset (early stop), distinct, union. */
 #include "buffer/buffer.h"
 #include "catalog/catalog.h"
 #include "query/exec_int.h"
@@ -891,6 +892,237 @@ static void test_aggregate_two_keys(void)
     env_destroy(&v);
 }
 
+/* ---- aggregate by runs ---- */
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(uint32_t n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (uint32_t)(rnd_state % n);
+}
+
+/* Two dictionaries of the tags "k0".."k11": id = key in one, 11 - key in the other. */
+static qstr tag_dicts[2][12];
+static int dict_turn;
+
+static void make_tag_dicts(env *v)
+{
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < 12; i++) {
+            char *p = vg_arena_alloc(&v->arena, 8);
+            snprintf(p, 8, "k%d", d ? 11 - i : i);
+            tag_dicts[d][i] = (qstr){p, (uint32_t)strlen(p)};
+        }
+}
+
+/* A batch of (key INT, v FLOAT, t TIMESTAMP, w FLOAT, tag "k<key>") rows: runs of one
+ * key of length [lo, hi] (the first continuing `*key`), v NULL one row in nine, w never
+ * NULL (but NaN now and then for key 9), keys 7 and 8 only zeros of both signs (and
+ * -2.5 for 7), times 0..49 with ties
+ * and out of order; the tags in dictionary form, batches taking turns at the two
+ * dictionaries. */
+static void runs_batch(env *v, qbatch *b, uint32_t n, uint32_t lo, uint32_t hi, int64_t *key)
+{
+    b->nrows = n;
+    int d = dict_turn++ & 1;
+    b->ncols = 5;
+    b->cols = vg_arena_calloc(&v->arena, 5 * sizeof(qvec));
+    qvec *k = &b->cols[0], *x = &b->cols[1], *t = &b->cols[2], *w = &b->cols[3];
+    uint32_t *ids = vg_arena_alloc(&v->arena, n * sizeof *ids);
+    b->cols[4] = (qvec){.type = QT_STRING,
+                        .n = n,
+                        .ids = ids,
+                        .dict = tag_dicts[d],
+                        .dict_n = 12,
+                        .dict_id = 1000 + (uint64_t)d};
+    *w = (qvec){.type = QT_FLOAT, .n = n, .v.f64 = vg_arena_alloc(&v->arena, n * 8)};
+    *k = (qvec){.type = QT_INT, .n = n, .v.i64 = vg_arena_alloc(&v->arena, n * 8)};
+    *x = (qvec){.type = QT_FLOAT, .n = n, .v.f64 = vg_arena_alloc(&v->arena, n * 8)};
+    *t = (qvec){.type = QT_TIMESTAMP, .n = n, .v.i64 = vg_arena_alloc(&v->arena, n * 8)};
+    x->valid = vg_arena_calloc(&v->arena, n / 8 + 1);
+    uint32_t left = lo + rnd(hi - lo + 1);
+    for (uint32_t r = 0; r < n; r++, left--) {
+        if (left == 0) {
+            int64_t nk;
+            do
+                nk = rnd(10);
+            while (nk == *key);
+            *key = nk;
+            left = lo + rnd(hi - lo + 1);
+        }
+        k->v.i64[r] = *key;
+        static const double z7[] = {-0.0, 0.0, -2.5}, z8[] = {0.0, -0.0};
+        x->v.f64[r] = *key == 7   ? z7[rnd(3)]
+                      : *key == 8 ? z8[rnd(2)]
+                                  : (double)rnd(1000) / 10.0 - 50;
+        if (rnd(9))
+            x->valid[r >> 3] |= (uint8_t)(1u << (r & 7));
+        w->v.f64[r] = *key >= 7 ? x->v.f64[r] : (double)rnd(1000);
+        if (*key == 9 && r % 97 == 5) /* NaN: max keeps it, min passes over it */
+            w->v.f64[r] = NAN;
+        ids[r] = (uint32_t)(d ? 11 - *key : *key);
+        t->v.i64[r] = rnd(50);
+    }
+}
+
+static qagg_call agg_call2(env *v, const char *name, qexpr *a0, qexpr *a1)
+{
+    qagg_call a = {.agg = qagg_find(name), .nargs = 2};
+    CHECK(a.agg != NULL);
+    a.args = vg_arena_alloc(&v->arena, 2 * sizeof *a.args);
+    a.args[0] = a0;
+    a.args[1] = a1;
+    qtype types[2] = {a0->type, a1->type};
+    vg_err e;
+    CHECK_INT(a.agg->resolve(types, 2, false, &a.ret, &e), VG_OK);
+    return a;
+}
+
+/* Row by row (a group id per row, whole batches): what the operator must match. */
+static qvec reference(env *v, const qagg_call *call, qbatch *bs, uint32_t nb, const int64_t *keys,
+                      uint32_t ng)
+{
+    const qagg *ag = call->agg;
+    qtype types[2] = {call->args[0]->type, call->nargs > 1 ? call->args[1]->type : QT_NULL};
+    size_t size = ag->state_size(types, call->nargs);
+    char *st = vg_arena_calloc(&v->arena, ng * size);
+    ag->init(st, ng);
+    uint32_t *g = vg_arena_alloc(&v->arena, Q_BATCH_ROWS * sizeof *g);
+    for (uint32_t b = 0; b < nb; b++) {
+        qvec args[2] = {bs[b].cols[call->args[0]->col], bs[b].cols[2]};
+        if (call->nargs > 1 && call->args[1]->kind == QX_LITERAL) { /* the percentile */
+            args[1] = (qvec){.type = QT_FLOAT,
+                             .n = bs[b].nrows,
+                             .v.f64 = vg_arena_alloc(&v->arena, bs[b].nrows * 8)};
+            for (uint32_t r = 0; r < bs[b].nrows; r++)
+                args[1].v.f64[r] = call->args[1]->lit.v.f;
+        }
+        uint32_t missing = 0;
+        for (uint32_t r = 0; r < bs[b].nrows; r++) {
+            for (g[r] = 0; g[r] < ng && keys[g[r]] != bs[b].cols[0].v.i64[r];)
+                g[r]++;
+            missing += g[r] == ng;
+            g[r] = g[r] == ng ? 0 : g[r];
+        }
+        CHECK_INT(missing, 0); /* every key is one of the operator's groups */
+        CHECK_INT(ag->update(&v->c, st, g, args, call->nargs, bs[b].nrows), VG_OK);
+    }
+    qvec out;
+    CHECK_INT(qvec_alloc(&v->c, &out, call->ret, ng), VG_OK);
+    CHECK_INT(ag->finalize(&v->c, st, ng, &out), VG_OK);
+    if (ag->destroy)
+        ag->destroy(st, ng);
+    return out;
+}
+
+/* Row i of a and row j of b: same validity and the same bits. */
+static bool same_cell(const qvec *a, uint32_t i, const qvec *b, uint32_t j)
+{
+    if (a->type == QT_SELECTOR)
+        return same_cell(&a->sel[0], i, &b->sel[0], j) && same_cell(&a->sel[1], i, &b->sel[1], j);
+    if (qvec_is_valid(a, i) != qvec_is_valid(b, j))
+        return false;
+    return !qvec_is_valid(a, i) || a->v.i64[i] == b->v.i64[j];
+}
+
+/* GROUP BY over batches of long runs (updated run by run, NULLs at every bit offset,
+ * zeros of both signs as the extreme), of short runs (row by row) and a run going on
+ * from one batch into the next: every aggregate that allows runs gives bit for bit
+ * what row-by-row updates give (max keeps the first of 0.0 / -0.0, selector ties the
+ * row-by-row winner, percentiles the values in row order). */
+static void aggregate_by_runs(bool by_tag)
+{
+    env v;
+    env_init(&v, 0);
+    make_tag_dicts(&v);
+    rnd_state = 0x9e3779b97f4a7c15ULL; /* the same rows for both keys */
+    dict_turn = 0;
+    enum { NB = 6, NAGG = 12, NG = 12 };
+    qbatch *bs = vg_arena_calloc(&v.arena, NB * sizeof *bs);
+    int64_t key = 0;
+    runs_batch(&v, &bs[0], 4096, 1, 400, &key);
+    runs_batch(&v, &bs[1], 4096, 1, 3, &key);
+    runs_batch(&v, &bs[2], 1500, 20, 200, &key);
+    runs_batch(&v, &bs[3], 77, 77, 77, &key); /* one run: the last key goes on */
+    for (uint32_t r = 0; r < 77; r++) {
+        int64_t k = bs[2].cols[0].v.i64[1499];
+        bs[3].cols[0].v.i64[r] = k;
+        ((uint32_t *)bs[3].cols[4].ids)[r] =
+            (uint32_t)(bs[3].cols[4].dict == tag_dicts[1] ? 11 - k : k);
+    }
+    key = 10; /* a new group whose max is 0.0 (row 1), -0.0 coming later in another lane */
+    runs_batch(&v, &bs[4], 64, 64, 64, &key);
+    for (uint32_t r = 0; r < 64; r++)
+        bs[4].cols[3].v.f64[r] = r == 1 ? 0.0 : r == 4 ? -0.0 : -2.5;
+    key = 11; /* a group with one NaN early in its only run: max is NaN, min is not */
+    runs_batch(&v, &bs[5], 64, 64, 64, &key);
+    for (uint32_t r = 0; r < 64; r++)
+        bs[5].cols[3].v.f64[r] = r == 5 ? NAN : 100.0 - r;
+    qtype in_types[] = {QT_INT, QT_FLOAT, QT_TIMESTAMP, QT_FLOAT, QT_STRING};
+    qschema in_sc = schema_of(&v, 5, in_types);
+    qexpr **g = vg_arena_alloc(&v.arena, sizeof *g);
+    g[0] = by_tag ? x_col(&v, 4, QT_STRING) : x_col(&v, 0, QT_INT);
+    qexpr *x = x_col(&v, 1, QT_FLOAT), *t = x_col(&v, 2, QT_TIMESTAMP);
+    qexpr *w = x_col(&v, 3, QT_FLOAT);
+    qagg_call *aggs = vg_arena_alloc(&v.arena, NAGG * sizeof *aggs);
+    aggs[0] = agg_call(&v, "count", x);
+    aggs[1] = agg_call(&v, "sum", x);
+    aggs[2] = agg_call(&v, "avg", x);
+    aggs[3] = agg_call(&v, "max", x);
+    aggs[4] = agg_call(&v, "min", x);
+    aggs[5] = agg_call2(&v, "selector_last", x, t);
+    aggs[6] = agg_call2(&v, "selector_first", x, t);
+    aggs[7] = agg_call2(&v, "approx_percentile_cont", x, x_float(&v, 0.3));
+    aggs[8] = agg_call(&v, "median", x);
+    aggs[9] = agg_call(&v, "max", w); /* no NULLs: in lanes */
+    aggs[10] = agg_call(&v, "min", w);
+    aggs[11] = agg_call(&v, "var_samp", w); /* not by runs: group ids made from them */
+    for (int i = 0; i < NAGG; i++)
+        CHECK(aggs[i].agg->by_run == (i != 11));
+    qtype out_types[1 + NAGG] = {by_tag ? QT_STRING : QT_INT};
+    for (int i = 0; i < NAGG; i++)
+        out_types[1 + i] = aggs[i].ret;
+    qschema sc = schema_of(&v, 1 + NAGG, out_types);
+    qop *op = qop_aggregate(&v.c, qop_values(&v.c, &in_sc, bs, NB), g, 1, aggs, NAGG, &sc);
+    CHECK_INT(op->vt->open(op, &v.c), VG_OK);
+    qbatch *out = NULL;
+    CHECK_INT(op->vt->next(op, &v.c, &out), VG_OK);
+    CHECK(out && out->nrows == NG);
+    if (out && out->nrows == NG) {
+        int64_t keys[NG];
+        for (uint32_t r = 0; r < NG; r++)
+            keys[r] = by_tag ? atoi(qvec_str(&out->cols[0], r).p + 1) : out->cols[0].v.i64[r];
+        uint32_t bad = 0, zeros = 0, neg = 0;
+        for (int i = 0; i < NAGG; i++) {
+            qvec ref = reference(&v, &aggs[i], bs, NB, keys, NG);
+            for (uint32_t r = 0; r < NG; r++) {
+                bool ok = same_cell(&out->cols[1 + i], r, &ref, r);
+                if (!ok)
+                    printf("  %s, key %lld differs\n", aggs[i].agg->name, (long long)keys[r]);
+                bad += !ok;
+            }
+        }
+        for (uint32_t r = 0; r < NG; r++) /* max over zeros: a zero, of the first sign */
+            if (keys[r] == 7 || keys[r] == 8 || keys[r] == 10) {
+                zeros += out->cols[10].v.f64[r] == 0;
+                neg += signbit(out->cols[10].v.f64[r]) != 0;
+            }
+        CHECK_INT(bad, 0);
+        CHECK_INT(zeros, 3);
+        CHECK(neg == 1); /* the data's first zeros: 0.0 for keys 8 and 10, -0.0 for 7 */
+    }
+    op->vt->close(op, &v.c);
+    env_destroy(&v);
+}
+
+static void test_aggregate_by_runs_exact(void)
+{
+    aggregate_by_runs(false); /* an INT key: group ids per row, then runs */
+    aggregate_by_runs(true);  /* a tag: runs of its dictionary ids, across dictionaries */
+}
+
 static void test_aggregate_empty_input(void)
 {
     env v;
@@ -1575,4 +1807,4 @@ TEST_MAIN(test_scan_all_rows_and_types, test_scan_schema, test_scan_time_pruning
           test_topk_equals_sort_then_limit, test_topk_reclaims_strings,
           test_sort_over_budget_fails_cleanly, test_sort_large_full,
           test_topk_time_bound_prunes_chunks, test_topk_time_bound_ties, test_limit_offset,
-          test_distinct, test_union_all, test_deadline)
+          test_distinct, test_union_all, test_deadline, test_aggregate_by_runs_exact)
