@@ -959,55 +959,38 @@ static bool day_closed(const snap *s, int64_t day)
     return SNAP_DAY_NS % g == 0 && s->now_ns - g > (day + 1) * SNAP_DAY_NS;
 }
 
-/* Splits one day's partitions parts[a..b) of the snapshot's parts[0..nparts) (rows
- * per partition in cnt) into files, from file index g: pieces of consecutive
- * partitions of about even size when the day is closed and has a row group of rows
- * here, else a file per partition (late rows: compaction merges them later). The
- * snapshot's first and last partitions are always files of their own: the clock cut
- * through them, so the previous or the next snapshot holds rows of them too, and a
- * piece holding one would overlap a neighbouring snapshot's piece in time; compaction
- * merges overlapping files, and would then rewrite both pieces whole for a sliver.
- * Sets gof[] and the files' starts; returns the next free file index. */
-static uint32_t split_day(const snap *s, const int64_t *parts, uint32_t nparts, const size_t *cnt,
-                          uint32_t a, uint32_t b, uint32_t g, uint32_t *gof, int64_t *gstart)
+/* Splits one closed day's partitions parts[a..b) (rows per partition in cnt) into
+ * files: each partition its own file when the day has less than a row group here
+ * (late rows: compaction merges them later), else pieces of consecutive partitions
+ * of about even size. Sets gof[] and the files' starts; returns the next file index. */
+static uint32_t split_day(const snap *s, const int64_t *parts, const size_t *cnt, uint32_t a,
+                          uint32_t b, uint32_t g, uint32_t *gof, int64_t *gstart)
 {
     int64_t gen1 = s->p->cfg.gen1_ns;
     size_t total = 0;
     for (uint32_t i = a; i < b; i++)
-        if (i != 0 && i != nparts - 1)
-            total += cnt[i];
+        total += cnt[i];
     size_t rg = s->p->cfg.row_group_rows, cap = rg * SNAP_DAY_PIECE_ROW_GROUPS;
     bool together = total >= rg && day_closed(s, floor_div(parts[a] * gen1, SNAP_DAY_NS));
     size_t pieces = (total + cap - 1) / cap, target = pieces ? (total + pieces - 1) / pieces : 0;
     size_t acc = 0;
-    bool open = false; /* file g is a piece taking more partitions */
     for (uint32_t i = a; i < b; i++) {
-        if (!together || i == 0 || i == nparts - 1) {
-            g += open;
-            open = false;
-            gstart[g] = parts[i] * gen1;
-            gof[i] = g++;
-            continue;
-        }
-        if (open && acc >= target) {
+        if (i > a && (!together || acc >= target)) {
             g++;
-            open = false;
-        }
-        if (!open) {
-            gstart[g] = parts[i] * gen1;
             acc = 0;
-            open = true;
         }
+        if (i == a || acc == 0)
+            gstart[g] = parts[i] * gen1;
         gof[i] = g;
         acc += cnt[i];
     }
-    return g + open;
+    return g + 1;
 }
 
 /* Snapshots: the file of each partition. A closed day with at least a row group of
  * rows in this snapshot (a historical load, data older than the clock) is written as
  * one file, or a few even pieces, instead of one file per partition: compaction would
- * otherwise rewrite every row of it once more, and a piece of a quarter of its size
+ * otherwise rewrite every row of it once more, and a piece of half compaction's size
  * cap or more is left alone by it. Rows' part indexes become file indexes; *nfiles and
  * the files' start times (the folder names) are returned. */
 static int group_closed_days(snap *s, const int64_t *parts, uint32_t nparts, srow *rows,
@@ -1031,7 +1014,7 @@ static int group_closed_days(snap *s, const int64_t *parts, uint32_t nparts, sro
         uint32_t b = a + 1;
         while (b < nparts && floor_div(parts[b] * gen1, SNAP_DAY_NS) == day)
             b++;
-        g = split_day(s, parts, nparts, cnt, a, b, g, gof, gstart);
+        g = split_day(s, parts, cnt, a, b, g, gof, gstart);
         a = b;
     }
     for (size_t i = 0; i < nrows; i++)

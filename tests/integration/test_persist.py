@@ -740,17 +740,14 @@ DAY_NS = 24 * HOUR
 def _file_starts(rows, rg, now_ns):
     """{partition start: file start} by the snapshot's rule for closed days: a closed
     day with at least a row group of (merged) rows is one file, or even pieces of at
-    most 32 row groups cut at partition ends; the snapshot's first and last partitions
-    (the clock cut through them: neighbouring snapshots hold rows of them too) and the
-    other partitions are a file each."""
+    most 32 row groups cut at partition ends; other partitions are a file each."""
     per_part = {}
-    for key in {(dev, site, t) for dev, site, _, t in rows}:
-        p = key[2] - key[2] % PART_NS
+    for t in {(dev, site, t) for dev, site, _, t in rows}:
+        p = t[2] - t[2] % PART_NS
         per_part[p] = per_part.get(p, 0) + 1
-    edges = {min(per_part), max(per_part)}
-    out = {p: p for p in edges}
+    out = {}
     for day in sorted({p - p % DAY_NS for p in per_part}):
-        parts = sorted(p for p in per_part if p - p % DAY_NS == day and p not in edges)
+        parts = sorted(p for p in per_part if p - p % DAY_NS == day)
         total = sum(per_part[p] for p in parts)
         closed = now_ns - PART_NS > day + DAY_NS
         if not closed or total < rg:
@@ -758,9 +755,9 @@ def _file_starts(rows, rg, now_ns):
             continue
         pieces = -(-total // (32 * rg))
         target = -(-total // pieces)
-        start, acc = None, 0
+        start, acc = parts[0], 0
         for p in parts:
-            if start is None or acc >= target:
+            if acc >= target:
                 start, acc = p, 0
             out[p] = start
             acc += per_part[p]
@@ -780,7 +777,7 @@ def test_snapshot_writes_a_bulk_loaded_closed_day_as_one_file(server_factory):
     # day 0: 700 points over 6 partitions, some repeated with other fields
     for k in range(700):
         dev = "d%d" % (k % 7)
-        t = BASE + (k // 7) * 36 * 10**9 + rng.randrange(0, 3) * 10**9
+        t = BASE + (k // 7) * 3 * 10**9 + rng.randrange(0, 3) * 10**9
         rows.append((dev, "s0", _random_fields(rng, k), t))
     # day 1: 30 late points over 3 partitions: fewer than a row group
     for k in range(30):
@@ -797,8 +794,7 @@ def test_snapshot_writes_a_bulk_loaded_closed_day_as_one_file(server_factory):
     _write_all(s, "bulk", rows)
     flush(s, "sortdb")
     starts = _file_starts(rows, rg, time.time_ns())
-    # day 0: its first partition (the snapshot's first) and one file of the other five
-    assert len(set(starts.values())) == 2 + 3 + 2 + len({t - t % PART_NS for t in starts
+    assert len(set(starts.values())) == 1 + 3 + 2 + len({t - t % PART_NS for t in starts
                                                           if t >= cur - PART_NS})
     want = {}
     for p, objs in _expected_files(rows).items():
