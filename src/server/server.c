@@ -100,7 +100,8 @@ static const flag_def flags[] = {
      "previous flush ends; a lone writer never waits)"},
     {"--gen1-duration", "VIGIL_GEN1_DURATION", "10m", OFF(gen1_duration),
      "Width of a time partition: buffered rows are written to Parquet when their "
-     "partition closes (and each file holds one partition)"},
+     "partition closes (each file holds one partition; rows of an already closed day "
+     "loaded in bulk are written as one file per day, or a few)"},
     {"--max-buffer-bytes", "VIGIL_MAX_BUFFER_BYTES", "25%", OFF(max_buffer_bytes),
      "Write-buffer memory that triggers a snapshot to Parquet (bytes with k/M/G, or a "
      "percentage of RAM)"},

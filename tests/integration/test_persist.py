@@ -777,7 +777,7 @@ def test_snapshot_writes_a_bulk_loaded_closed_day_as_one_file(server_factory):
     # day 0: 700 points over 6 partitions, some repeated with other fields
     for k in range(700):
         dev = "d%d" % (k % 7)
-        t = BASE + (k // 7) * 3 * 10**9 + rng.randrange(0, 3) * 10**9
+        t = BASE + (k // 7) * 36 * 10**9 + rng.randrange(0, 3) * 10**9
         rows.append((dev, "s0", _random_fields(rng, k), t))
     # day 1: 30 late points over 3 partitions: fewer than a row group
     for k in range(30):
