@@ -838,6 +838,19 @@ static void test_double_dictionary(void)
     free(v);
 }
 
+/* Writes nrows rows of data as one Parquet file into *out (initialized here). */
+static void write_to_mem(const parquet_schema *sc, const parquet_write_options *wo,
+                         const parquet_column_data *data, uint32_t nrows, vg_buf *out)
+{
+    vg_buf_init(out);
+    parquet_writer *w;
+    vg_err e = {0};
+    CHECK(parquet_writer_open_buf(&w, out, sc, wo, &e) == VG_OK);
+    CHECK(parquet_writer_write(w, data, nrows, &e) == VG_OK);
+    CHECK(parquet_writer_finish(w, &e) == VG_OK);
+    parquet_writer_free(w);
+}
+
 static void test_statistics(void)
 {
     parquet_column_def defs[] = {
@@ -865,13 +878,8 @@ static void test_statistics(void)
                                   {.i64 = t}};
     parquet_schema sc = {defs, 8};
     vg_buf out;
-    vg_buf_init(&out);
-    parquet_writer *w;
     vg_err e = {0};
-    CHECK(parquet_writer_open_buf(&w, &out, &sc, NULL, &e) == VG_OK);
-    CHECK(parquet_writer_write(w, data, 5, &e) == VG_OK);
-    CHECK(parquet_writer_finish(w, &e) == VG_OK);
-    parquet_writer_free(w);
+    write_to_mem(&sc, NULL, data, 5, &out);
     parquet_file *f;
     CHECK(parquet_open_mem(&f, out.data, out.len, NULL, &e) == VG_OK);
     const parquet_chunk_info *ch = parquet_file_meta(f)->row_groups[0].chunks;
@@ -913,13 +921,8 @@ static void test_read_into_caller_memory(void)
     parquet_column_data data[] = {{.f64 = fv}, {.valid = hv, .i64 = iv}, {.strs = sv}};
     parquet_schema sc = {defs, 3};
     vg_buf out;
-    vg_buf_init(&out);
-    parquet_writer *w;
     vg_err e = {0};
-    CHECK(parquet_writer_open_buf(&w, &out, &sc, NULL, &e) == VG_OK);
-    CHECK(parquet_writer_write(w, data, N, &e) == VG_OK);
-    CHECK(parquet_writer_finish(w, &e) == VG_OK);
-    parquet_writer_free(w);
+    write_to_mem(&sc, NULL, data, N, &out);
     parquet_file *f;
     CHECK(parquet_open_mem(&f, out.data, out.len, NULL, &e) == VG_OK);
     vg_arena a;
@@ -985,13 +988,8 @@ static void test_read_ids_only(void)
     parquet_schema sc = {defs, 2};
     parquet_write_options wo = {.page_bytes = 512, .dict_bytes = 2048};
     vg_buf out;
-    vg_buf_init(&out);
-    parquet_writer *w;
     vg_err e = {0};
-    CHECK(parquet_writer_open_buf(&w, &out, &sc, &wo, &e) == VG_OK);
-    CHECK(parquet_writer_write(w, data, N, &e) == VG_OK);
-    CHECK(parquet_writer_finish(w, &e) == VG_OK);
-    parquet_writer_free(w);
+    write_to_mem(&sc, &wo, data, N, &out);
     parquet_file *f;
     CHECK(parquet_open_mem(&f, out.data, out.len, NULL, &e) == VG_OK);
     const parquet_chunk_info *ch = parquet_file_meta(f)->row_groups[0].chunks;
@@ -1061,13 +1059,8 @@ static void test_dictionary_id_out_of_range(void)
     } at[] = {{3, 40}, {9, 24}, {0, 0}};
     for (int t = 0; t < 3; t++) {
         vg_buf out;
-        vg_buf_init(&out);
-        parquet_writer *w;
         vg_err e = {0};
-        CHECK(parquet_writer_open_buf(&w, &out, &sc, &wo, &e) == VG_OK);
-        CHECK(parquet_writer_write(w, data, N, &e) == VG_OK);
-        CHECK(parquet_writer_finish(w, &e) == VG_OK);
-        parquet_writer_free(w);
+        write_to_mem(&sc, &wo, data, N, &out);
         parquet_file *f;
         CHECK(parquet_open_mem(&f, out.data, out.len, &ro, &e) == VG_OK);
         const parquet_chunk_info *ci = &parquet_file_meta(f)->row_groups[0].chunks[0];
