@@ -365,6 +365,7 @@ static bool next_tick(server *s)
 static void *ticker_main(void *arg)
 {
     server *s = arg;
+    pthread_setname_np(pthread_self(), "vigil-wal-flush"); /* top -H, perf, gdb */
     while (next_tick(s)) {
         uint64_t last = wal_last_seq(s->wal);
         vg_err e;
@@ -428,6 +429,7 @@ static bool snapshot_due(server *s)
 static void *persister_main(void *arg)
 {
     server *s = arg;
+    pthread_setname_np(pthread_self(), "vigil-snapshot"); /* top -H, perf, gdb */
     while (next_tick(s)) {
         if (++s->ticks % RETENTION_TICKS == 0) {
             uint64_t removed;
@@ -473,6 +475,7 @@ static void lower_thread_priority(void)
 static void *compactor_main(void *arg)
 {
     server *s = arg;
+    pthread_setname_np(pthread_self(), "vigil-compact"); /* top -H, perf, gdb */
     lower_thread_priority();
     uint64_t seen = 0;
     while (next_tick(s)) {
