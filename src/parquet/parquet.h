@@ -138,6 +138,8 @@ typedef struct parquet_write_options {
                                 form only as microseconds (it has no TIMESTAMPTZ_NS) */
     const parquet_kv *kv;    /* extra key-value metadata, written after ours */
     uint32_t nkv;
+    uint32_t threads;        /* 2: a helper thread stages and compresses columns beside
+                                the caller's (same bytes); 0 or 1: the caller's only */
 } parquet_write_options;
 
 /* The values of one column for a batch of rows. `valid` is an LSB-first bitmap (bit i

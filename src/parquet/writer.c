@@ -10,10 +10,18 @@
  *
  * Statistics are gathered while staging: per chunk for the footer, per file for
  * parquet_writer_stats (the catalog records them).
+ *
+ * With opt.threads >= 2 a helper thread stages and compresses columns beside the
+ * caller's thread: columns are independent until their chunks are written, so each
+ * batch of rows (and the last page of each chunk) is shared out a column at a time,
+ * each thread with its own page scratch. Writing to the file stays in column order
+ * on the caller's thread, so the bytes are the same as with one thread.
  */
 #include "parquet_int.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define DEFAULT_ROW_GROUP_ROWS (1u << 20)
@@ -61,7 +69,33 @@ typedef struct colw {
     wstats file_stats;
 } colw;
 
-typedef struct parquet_writer {
+/* One thread's scratch for encoding a page. */
+typedef struct wscratch {
+    vg_buf body, levels, comp, hdr;
+    uint32_t *remap; /* caller dictionary id -> chunk id + 1, per staged slice */
+} wscratch;
+
+/* Work on column `col` with this thread's scratch; a failure fills e. */
+typedef int (*column_fn)(parquet_writer *w, uint32_t col, wscratch *s, const void *arg,
+                         vg_err *e);
+
+/* The helper thread and the job it shares with the caller (run_columns). */
+typedef struct helper {
+    bool on;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool quit;
+    uint64_t posted, done; /* job generations */
+    column_fn fn;
+    const void *arg;
+    atomic_uint next_col;
+    int rc[2];
+    uint32_t failed_col[2];
+    vg_err err[2];
+} helper;
+
+struct parquet_writer {
     int fd;
     vg_buf *mem;
     uint64_t offset;
@@ -75,11 +109,11 @@ typedef struct parquet_writer {
     uint32_t nrgs;
     vg_buf rg_meta; /* RowGroup structs written so far */
     pq_chunk_out *outs;
-    vg_buf body, levels, comp, hdr; /* page scratch */
-    uint32_t *remap;                /* caller dictionary id -> chunk id + 1, per staged slice */
+    wscratch scr[2]; /* [0] the caller's thread, [1] the helper's */
+    helper hp;
     bool failed;
     bool finished;
-} parquet_writer;
+};
 
 const char *parquet_type_name(parquet_type t)
 {
@@ -431,7 +465,7 @@ static void undict_doubles(colw *c)
     }
 }
 
-static int flush_page(parquet_writer *w, colw *c, vg_err *e)
+static int flush_page(parquet_writer *w, wscratch *s, colw *c, vg_err *e)
 {
     if (c->rows == 0)
         return VG_OK;
@@ -445,44 +479,44 @@ static int flush_page(parquet_writer *w, colw *c, vg_err *e)
         c->dict_pages++;
     bool v2 = w->opt.data_page_v2;
     pq_page_header h = {.num_values = (int32_t)c->rows, .encoding = enc, .has_crc = true};
-    vg_buf_reset(&w->body);
-    vg_buf_reset(&w->levels);
-    vg_buf_reset(&w->comp);
-    vg_buf_reset(&w->hdr);
+    vg_buf_reset(&s->body);
+    vg_buf_reset(&s->levels);
+    vg_buf_reset(&s->comp);
+    vg_buf_reset(&s->hdr);
     if (c->def.nullable)
-        encode_levels(c, v2 ? &w->levels : &w->body, !v2);
-    encode_values(c, enc, &w->body);
-    if (w->body.oom || w->levels.oom || c->pages.oom)
+        encode_levels(c, v2 ? &s->levels : &s->body, !v2);
+    encode_values(c, enc, &s->body);
+    if (s->body.oom || s->levels.oom || c->pages.oom)
         return vg_err_set(e, VG_ENOMEM, "parquet: out of memory");
-    size_t raw = w->levels.len + w->body.len;
+    size_t raw = s->levels.len + s->body.len;
     if (raw > (size_t)INT32_MAX)
         return vg_err_set(e, VG_ELIMIT, "parquet: column '%s': page of %zu bytes", c->def.name,
                           raw);
     /* v2 keeps the levels outside the compressed part */
-    vg_buf_append(&w->comp, w->levels.data, w->levels.len);
-    if (pq_compress(w->opt.codec, w->opt.level, w->body.data, w->body.len, &w->comp, e) != VG_OK)
+    vg_buf_append(&s->comp, s->levels.data, s->levels.len);
+    if (pq_compress(w->opt.codec, w->opt.level, s->body.data, s->body.len, &s->comp, e) != VG_OK)
         return e ? e->code : VG_EINTERNAL;
-    if (w->comp.oom || w->comp.len > (size_t)INT32_MAX)
+    if (s->comp.oom || s->comp.len > (size_t)INT32_MAX)
         return vg_err_set(e, VG_ENOMEM, "parquet: out of memory");
     h.uncompressed_size = (int32_t)raw;
-    h.compressed_size = (int32_t)w->comp.len;
-    h.crc = pq_crc32(w->comp.data, w->comp.len);
+    h.compressed_size = (int32_t)s->comp.len;
+    h.crc = pq_crc32(s->comp.data, s->comp.len);
     if (v2) {
         h.type = PQ_PAGE_DATA_V2;
         h.num_nulls = (int32_t)(c->rows - c->nvals);
         h.num_rows = (int32_t)c->rows;
-        h.def_len = (int32_t)w->levels.len;
+        h.def_len = (int32_t)s->levels.len;
         h.is_compressed = w->opt.codec != PARQUET_UNCOMPRESSED;
     } else {
         h.type = PQ_PAGE_DATA;
         h.def_encoding = h.rep_encoding = PQ_ENC_RLE;
     }
-    pq_write_page_header(&w->hdr, &h);
-    vg_buf_append(&c->pages, w->hdr.data, w->hdr.len);
-    vg_buf_append(&c->pages, w->comp.data, w->comp.len);
-    if (c->pages.oom || w->hdr.oom)
+    pq_write_page_header(&s->hdr, &h);
+    vg_buf_append(&c->pages, s->hdr.data, s->hdr.len);
+    vg_buf_append(&c->pages, s->comp.data, s->comp.len);
+    if (c->pages.oom || s->hdr.oom)
         return vg_err_set(e, VG_ENOMEM, "parquet: out of memory");
-    c->chunk_uncompressed += w->hdr.len + raw;
+    c->chunk_uncompressed += s->hdr.len + raw;
     c->encodings |= 1u << enc;
     if (c->def.nullable)
         c->encodings |= 1u << PQ_ENC_RLE;
@@ -495,10 +529,10 @@ static size_t staged_bytes(const colw *c)
     return c->vals.len + c->lens.len + c->sbytes.len + c->defs.len / 8;
 }
 
-static int maybe_flush(parquet_writer *w, colw *c, vg_err *e)
+static int maybe_flush(parquet_writer *w, wscratch *s, colw *c, vg_err *e)
 {
     if (c->rows >= MAX_PAGE_ROWS || staged_bytes(c) >= w->opt.page_bytes)
-        return flush_page(w, c, e);
+        return flush_page(w, s, c, e);
     return VG_OK;
 }
 
@@ -551,24 +585,25 @@ static uint32_t dict_id(parquet_writer *w, colw *c, vg_str s)
     return id;
 }
 
-static int stage_str(parquet_writer *w, colw *c, const parquet_column_data *d, size_t r, vg_err *e)
+static int stage_str(parquet_writer *w, wscratch *sc, colw *c, const parquet_column_data *d,
+                     size_t r, vg_err *e)
 {
     vg_str s = row_str(d, r);
     if (c->dict_on) {
         uint32_t id;
-        if (d->ids && w->remap[d->ids[r]])
-            id = w->remap[d->ids[r]] - 1;
+        if (d->ids && sc->remap[d->ids[r]])
+            id = sc->remap[d->ids[r]] - 1;
         else
             id = dict_id(w, c, s);
         if (id != UINT32_MAX) {
             if (d->ids)
-                w->remap[d->ids[r]] = id + 1;
+                sc->remap[d->ids[r]] = id + 1;
             vg_buf_append(&c->vals, &id, sizeof id);
             return VG_OK;
         }
         /* the dictionary is full: what is staged stays dictionary-encoded, the rest
          * of the chunk is PLAIN */
-        int rc = flush_page(w, c, e);
+        int rc = flush_page(w, sc, c, e);
         if (rc != VG_OK)
             return rc;
         c->dict_on = false;
@@ -633,7 +668,7 @@ static uint32_t num_dict_id(parquet_writer *w, colw *c, double x)
 }
 
 /* Doubles while the chunk tries a dictionary: ids staged, one value at a time. */
-static int stage_dict_doubles(parquet_writer *w, colw *c, const parquet_column_data *d,
+static int stage_dict_doubles(parquet_writer *w, wscratch *s, colw *c, const parquet_column_data *d,
                               size_t *r, size_t end, vg_err *e)
 {
     for (; *r < end && c->dict_on; (*r)++) {
@@ -661,7 +696,7 @@ static int stage_dict_doubles(parquet_writer *w, colw *c, const parquet_column_d
         if (c->def.nullable)
             vg_buf_putc(&c->defs, ok ? 1 : 0);
         c->rows++;
-        int rc = maybe_flush(w, c, e);
+        int rc = maybe_flush(w, s, c, e);
         if (rc != VG_OK)
             return rc;
     }
@@ -669,12 +704,12 @@ static int stage_dict_doubles(parquet_writer *w, colw *c, const parquet_column_d
 }
 
 /* Fixed-width values go in spans that fill the page at most: no per-value calls. */
-static int stage_fixed(parquet_writer *w, colw *c, const parquet_column_data *d, size_t from,
-                       size_t n, vg_err *e)
+static int stage_fixed(parquet_writer *w, wscratch *s, colw *c, const parquet_column_data *d,
+                       size_t from, size_t n, vg_err *e)
 {
     if (c->num_dict && c->dict_on) {
         size_t r = from;
-        int rc = stage_dict_doubles(w, c, d, &r, from + n, e);
+        int rc = stage_dict_doubles(w, s, c, d, &r, from + n, e);
         if (rc != VG_OK || r == from + n)
             return rc;
         n -= r - from;
@@ -716,15 +751,15 @@ static int stage_fixed(parquet_writer *w, colw *c, const parquet_column_data *d,
         c->rows += (uint32_t)take;
         stats_span(c, start);
         r += take;
-        int rc = maybe_flush(w, c, e);
+        int rc = maybe_flush(w, s, c, e);
         if (rc != VG_OK)
             return rc;
     }
     return VG_OK;
 }
 
-static int stage_strings(parquet_writer *w, colw *c, const parquet_column_data *d, size_t from,
-                         size_t n, vg_err *e)
+static int stage_strings(parquet_writer *w, wscratch *s, colw *c, const parquet_column_data *d,
+                         size_t from, size_t n, vg_err *e)
 {
     int rc = VG_OK;
     for (size_t r = from; r < from + n; r++) {
@@ -732,35 +767,162 @@ static int stage_strings(parquet_writer *w, colw *c, const parquet_column_data *
         /* the value first: a dictionary overflow flushes the page staged before it */
         if (!ok)
             c->chunk_stats.nulls++;
-        else if ((rc = stage_str(w, c, d, r, e)) != VG_OK)
+        else if ((rc = stage_str(w, s, c, d, r, e)) != VG_OK)
             break;
         if (c->def.nullable)
             vg_buf_putc(&c->defs, ok ? 1 : 0);
         c->rows++;
         c->nvals += ok;
-        if ((rc = maybe_flush(w, c, e)) != VG_OK)
+        if ((rc = maybe_flush(w, s, c, e)) != VG_OK)
             break;
     }
     return rc;
 }
 
-static int stage(parquet_writer *w, colw *c, const parquet_column_data *d, size_t from, size_t n,
-                 vg_err *e)
+static int stage(parquet_writer *w, wscratch *s, colw *c, const parquet_column_data *d,
+                 size_t from, size_t n, vg_err *e)
 {
     int rc;
     if (c->def.type != PARQUET_STRING) {
-        rc = stage_fixed(w, c, d, from, n, e);
+        rc = stage_fixed(w, s, c, d, from, n, e);
     } else {
-        if (d->ids && !(w->remap = vg_calloc(d->ndict ? d->ndict : 1, sizeof *w->remap)))
+        if (d->ids && !(s->remap = vg_calloc(d->ndict ? d->ndict : 1, sizeof *s->remap)))
             return vg_err_set(e, VG_ENOMEM, "parquet: out of memory");
-        rc = stage_strings(w, c, d, from, n, e);
-        vg_free(w->remap);
-        w->remap = NULL;
+        rc = stage_strings(w, s, c, d, from, n, e);
+        vg_free(s->remap);
+        s->remap = NULL;
     }
     if (rc == VG_OK && (c->defs.oom || c->vals.oom || c->lens.oom || c->sbytes.oom ||
                         c->dict_plain.oom || c->chunk_stats.smin.oom || c->chunk_stats.smax.oom))
         rc = vg_err_set(e, VG_ENOMEM, "parquet: out of memory");
     return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sharing columns with the helper thread                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Takes columns in turn until none is left or one fails: thread t's share. */
+static void work_columns(parquet_writer *w, int t)
+{
+    helper *h = &w->hp;
+    h->rc[t] = VG_OK;
+    for (;;) {
+        uint32_t i = atomic_fetch_add(&h->next_col, 1);
+        if (i >= w->schema.ncols)
+            return;
+        vg_err_clear(&h->err[t]);
+        int rc = h->fn(w, i, &w->scr[t], h->arg, &h->err[t]);
+        if (rc != VG_OK) {
+            h->rc[t] = rc;
+            h->failed_col[t] = i;
+            return;
+        }
+    }
+}
+
+static void *helper_main(void *arg)
+{
+    parquet_writer *w = arg;
+    helper *h = &w->hp;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (!h->quit && h->posted == seen)
+            pthread_cond_wait(&h->cv, &h->mu);
+        if (h->quit)
+            break;
+        seen = h->posted;
+        pthread_mutex_unlock(&h->mu);
+        work_columns(w, 1);
+        pthread_mutex_lock(&h->mu);
+        h->done = seen;
+        pthread_cond_broadcast(&h->cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+/* Starts the helper; without one (a failed start included) the caller's thread does
+ * every column. */
+static void helper_start(parquet_writer *w)
+{
+    helper *h = &w->hp;
+    if (w->opt.threads < 2 || w->schema.ncols < 2)
+        return;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    if (pthread_create(&h->thread, NULL, helper_main, w) != 0) {
+        pthread_mutex_destroy(&h->mu);
+        pthread_cond_destroy(&h->cv);
+        return;
+    }
+    h->on = true;
+}
+
+static void helper_stop(parquet_writer *w)
+{
+    helper *h = &w->hp;
+    if (!h->on)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->quit = true;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->thread, NULL);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    h->on = false;
+}
+
+/* fn over every column, shared with the helper when there is one. A failure reports
+ * the lowest failing column, as the one-thread loop would. */
+static int run_columns(parquet_writer *w, column_fn fn, const void *arg, vg_err *e)
+{
+    helper *h = &w->hp;
+    if (!h->on) {
+        for (uint32_t i = 0; i < w->schema.ncols; i++) {
+            int rc = fn(w, i, &w->scr[0], arg, e);
+            if (rc != VG_OK)
+                return rc;
+        }
+        return VG_OK;
+    }
+    h->fn = fn;
+    h->arg = arg;
+    atomic_store(&h->next_col, 0);
+    pthread_mutex_lock(&h->mu);
+    uint64_t job = ++h->posted;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    work_columns(w, 0);
+    pthread_mutex_lock(&h->mu);
+    while (h->done != job)
+        pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    int t = 1;
+    if (h->rc[0] != VG_OK && (h->rc[1] == VG_OK || h->failed_col[0] < h->failed_col[1]))
+        t = 0;
+    if (h->rc[t] != VG_OK && e)
+        *e = h->err[t];
+    return h->rc[t];
+}
+
+typedef struct stage_job {
+    const parquet_column_data *cols;
+    size_t from, n;
+} stage_job;
+
+static int stage_column(parquet_writer *w, uint32_t col, wscratch *s, const void *arg, vg_err *e)
+{
+    const stage_job *j = arg;
+    return stage(w, s, &w->cols[col], &j->cols[col], j->from, j->n, e);
+}
+
+static int flush_column(parquet_writer *w, uint32_t col, wscratch *s, const void *arg, vg_err *e)
+{
+    (void)arg;
+    return flush_page(w, s, &w->cols[col], e);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -773,36 +935,35 @@ static int write_dict_page(parquet_writer *w, colw *c, vg_err *e)
                         .num_values = (int32_t)c->ndict,
                         .encoding = PQ_ENC_PLAIN,
                         .has_crc = true};
-    vg_buf_reset(&w->comp);
-    vg_buf_reset(&w->hdr);
+    wscratch *s = &w->scr[0]; /* chunks are written on the caller's thread */
+    vg_buf_reset(&s->comp);
+    vg_buf_reset(&s->hdr);
     if (c->dict_plain.len > (size_t)INT32_MAX)
         return vg_err_set(e, VG_ELIMIT, "parquet: dictionary too large");
     int rc =
-        pq_compress(w->opt.codec, w->opt.level, c->dict_plain.data, c->dict_plain.len, &w->comp, e);
+        pq_compress(w->opt.codec, w->opt.level, c->dict_plain.data, c->dict_plain.len, &s->comp, e);
     if (rc != VG_OK)
         return rc;
-    if (w->comp.oom || w->comp.len > (size_t)INT32_MAX)
+    if (s->comp.oom || s->comp.len > (size_t)INT32_MAX)
         return vg_err_set(e, VG_ENOMEM, "parquet: out of memory");
     h.uncompressed_size = (int32_t)c->dict_plain.len;
-    h.compressed_size = (int32_t)w->comp.len;
-    h.crc = pq_crc32(w->comp.data, w->comp.len);
-    pq_write_page_header(&w->hdr, &h);
-    if (w->hdr.oom)
+    h.compressed_size = (int32_t)s->comp.len;
+    h.crc = pq_crc32(s->comp.data, s->comp.len);
+    pq_write_page_header(&s->hdr, &h);
+    if (s->hdr.oom)
         return vg_err_set(e, VG_ENOMEM, "parquet: out of memory");
-    c->chunk_uncompressed += w->hdr.len + c->dict_plain.len;
+    c->chunk_uncompressed += s->hdr.len + c->dict_plain.len;
     c->encodings |= 1u << PQ_ENC_PLAIN;
-    if ((rc = sink(w, w->hdr.data, w->hdr.len, e)) != VG_OK)
+    if ((rc = sink(w, s->hdr.data, s->hdr.len, e)) != VG_OK)
         return rc;
-    return sink(w, w->comp.data, w->comp.len, e);
+    return sink(w, s->comp.data, s->comp.len, e);
 }
 
 static int write_chunk(parquet_writer *w, uint32_t i, uint8_t *statbuf, vg_err *e)
 {
     colw *c = &w->cols[i];
     pq_chunk_out *o = &w->outs[i];
-    int rc = flush_page(w, c, e);
-    if (rc != VG_OK)
-        return rc;
+    int rc;
     uint64_t start = w->offset;
     memset(o, 0, sizeof *o);
     o->dict_page_offset = -1;
@@ -849,11 +1010,13 @@ static int flush_row_group(parquet_writer *w, vg_err *e)
 {
     if (w->rg_rows == 0)
         return VG_OK;
+    int rc = run_columns(w, flush_column, NULL, e); /* each chunk's last page */
+    if (rc != VG_OK)
+        return rc;
     uint64_t start = w->offset;
     uint8_t *statbuf = vg_malloc((size_t)w->schema.ncols * 2 * STAT_BYTES);
     if (!statbuf)
         return vg_err_set(e, VG_ENOMEM, "parquet: out of memory");
-    int rc = VG_OK;
     for (uint32_t i = 0; i < w->schema.ncols && rc == VG_OK; i++)
         rc = write_chunk(w, i, statbuf + (size_t)i * 2 * STAT_BYTES, e);
     if (rc == VG_OK) {
@@ -1010,14 +1173,17 @@ static int writer_open(parquet_writer **out, int fd, vg_buf *mem, const parquet_
     w->fd = fd;
     w->mem = mem;
     vg_buf_init(&w->rg_meta);
-    vg_buf_init(&w->body);
-    vg_buf_init(&w->levels);
-    vg_buf_init(&w->comp);
-    vg_buf_init(&w->hdr);
+    for (int t = 0; t < 2; t++) {
+        vg_buf_init(&w->scr[t].body);
+        vg_buf_init(&w->scr[t].levels);
+        vg_buf_init(&w->scr[t].comp);
+        vg_buf_init(&w->scr[t].hdr);
+    }
     if (copy_options(w, opt) != VG_OK || copy_schema(w, s) != VG_OK) {
         parquet_writer_free(w);
         return vg_err_set(e, VG_ENOMEM, "parquet: out of memory");
     }
+    helper_start(w);
     if ((rc = sink(w, "PAR1", 4, e)) != VG_OK) {
         parquet_writer_free(w);
         return rc;
@@ -1109,18 +1275,14 @@ int parquet_writer_write(parquet_writer *w, const parquet_column_data *cols, uin
         uint32_t take = w->opt.row_group_rows - w->rg_rows;
         if (take > nrows - done)
             take = nrows - done;
-        for (uint32_t i = 0; i < w->schema.ncols; i++) {
-            int rc = stage(w, &w->cols[i], &cols[i], done, take, e);
-            if (rc != VG_OK)
-                return fail(w, rc);
-        }
+        stage_job job = {.cols = cols, .from = done, .n = take};
+        int rc = run_columns(w, stage_column, &job, e);
+        if (rc != VG_OK)
+            return fail(w, rc);
         w->rg_rows += take;
         done += take;
-        if (w->rg_rows == w->opt.row_group_rows) {
-            int rc = flush_row_group(w, e);
-            if (rc != VG_OK)
-                return fail(w, rc);
-        }
+        if (w->rg_rows == w->opt.row_group_rows && (rc = flush_row_group(w, e)) != VG_OK)
+            return fail(w, rc);
     }
     return VG_OK;
 }
@@ -1183,6 +1345,7 @@ void parquet_writer_free(parquet_writer *w)
 {
     if (!w)
         return;
+    helper_stop(w);
     for (uint32_t i = 0; w->cols && i < w->schema.ncols; i++) {
         colw *c = &w->cols[i];
         vg_buf_free(&c->defs);
@@ -1206,10 +1369,12 @@ void parquet_writer_free(parquet_writer *w)
     vg_free(w->cols);
     vg_free(w->outs);
     vg_buf_free(&w->rg_meta);
-    vg_buf_free(&w->body);
-    vg_buf_free(&w->levels);
-    vg_buf_free(&w->comp);
-    vg_buf_free(&w->hdr);
-    vg_free(w->remap);
+    for (int t = 0; t < 2; t++) {
+        vg_buf_free(&w->scr[t].body);
+        vg_buf_free(&w->scr[t].levels);
+        vg_buf_free(&w->scr[t].comp);
+        vg_buf_free(&w->scr[t].hdr);
+        vg_free(w->scr[t].remap);
+    }
     vg_free(w);
 }

@@ -804,7 +804,11 @@ static int write_partition(snap *s, const srow *rows, size_t n, int64_t start, u
     int rc = path ? store_writer_open(p->cfg.store, path, &out, e)
                   : vg_err_set(e, VG_ENOMEM, "out of memory writing a snapshot");
     parquet_schema schema = {fc->defs, fc->n};
-    parquet_write_options opt = {.row_group_rows = p->cfg.row_group_rows};
+    /* Snapshots share the columns with a helper thread: a shorter snapshot is less
+     * buffer growth behind it (rows keep arriving while it writes). Compaction's
+     * fallback (starts set) stays on its one low-priority thread. */
+    parquet_write_options opt = {.row_group_rows = p->cfg.row_group_rows,
+                                 .threads = s->starts ? 1 : 2};
     if (rc == VG_OK)
         rc = parquet_writer_open_fd(&w, out.fd, &schema, &opt, e);
     uint64_t nruns = 0, bytes = 0;

@@ -707,6 +707,61 @@ static void test_round_trip_edges(void)
     round_trip(32768, 5, 0, 0, 0, 0, &v2, 32768, 33);
 }
 
+/* A helper thread sharing the columns writes the very same bytes: over several
+ * shapes (pages and row groups cut mid-batch, a dictionary that overflows, v2
+ * pages), and with strings given as ids + dictionary in two columns at once (each
+ * thread remaps its own). */
+static void write_to_mem(const parquet_schema *sc, const parquet_write_options *wo,
+                         const parquet_column_data *data, uint32_t nrows, vg_buf *out);
+
+static void test_threaded_writer_same_bytes(void)
+{
+    parquet_write_options opts[] = {{.page_bytes = 2000},
+                                    {.row_group_rows = 7, .page_bytes = 50},
+                                    {.dict_bytes = 10},
+                                    {.data_page_v2 = true, .row_group_rows = 1000}};
+    static const uint32_t batches[] = {1000, 13, 500, 4096};
+    for (int i = 0; i < 4; i++) {
+        make_gen(3000, 20, 0, 0, 0, 0);
+        vg_buf one, two;
+        vg_buf_init(&one);
+        vg_buf_init(&two);
+        write_gen(&one, &opts[i], batches[i]);
+        opts[i].threads = 2;
+        write_gen(&two, &opts[i], batches[i]);
+        CHECK(one.len == two.len && memcmp(one.data, two.data, one.len) == 0);
+        check_file(two.data, two.len, 0);
+        vg_buf_free(&one);
+        vg_buf_free(&two);
+    }
+
+    enum { N = 5000, NDICT = 300 };
+    static vg_str dict[NDICT];
+    static char names[NDICT][16];
+    static uint32_t ids_a[N], ids_b[N];
+    for (int k = 0; k < NDICT; k++) {
+        snprintf(names[k], sizeof names[k], "d%03d", k);
+        dict[k] = (vg_str){names[k], 4};
+    }
+    for (int r = 0; r < N; r++) {
+        ids_a[r] = (uint32_t)(r * 7) % NDICT;
+        ids_b[r] = (uint32_t)(r * 13 + 5) % NDICT;
+    }
+    parquet_column_def defs[] = {{"a", PARQUET_STRING, false, true, PARQUET_ENC_AUTO},
+                                 {"b", PARQUET_STRING, false, true, PARQUET_ENC_AUTO}};
+    parquet_schema sc = {defs, 2};
+    parquet_column_data data[] = {{.ids = ids_a, .dict = dict, .ndict = NDICT},
+                                  {.ids = ids_b, .dict = dict, .ndict = NDICT}};
+    parquet_write_options o = {.row_group_rows = 1024, .page_bytes = 256};
+    vg_buf one, two;
+    write_to_mem(&sc, &o, data, N, &one);
+    o.threads = 2;
+    write_to_mem(&sc, &o, data, N, &two);
+    CHECK(one.len == two.len && memcmp(one.data, two.data, one.len) == 0);
+    vg_buf_free(&one);
+    vg_buf_free(&two);
+}
+
 /* Empty strings only, in each string encoding. */
 static void test_empty_strings(void)
 {
@@ -1189,8 +1244,10 @@ static void test_out_of_memory(void)
         parquet_schema s = {G.defs, NCOLS};
         parquet_writer *w = NULL;
         vg_err e = {0};
+        /* odd k: a helper thread shares the columns, and either thread may fail */
+        parquet_write_options wo = {.threads = k % 2 ? 2 : 0};
         vg_mem_fail_after(k);
-        int rc = parquet_writer_open_buf(&w, &out, &s, NULL, &e);
+        int rc = parquet_writer_open_buf(&w, &out, &s, &wo, &e);
         if (rc == VG_OK) {
             rc = parquet_writer_write(w, G.data, 300, &e);
             if (rc == VG_OK)
@@ -1592,5 +1649,5 @@ TEST_MAIN(test_thrift_round_trip, test_read_into_caller_memory, test_read_ids_on
           test_bitpack_widths, test_rle_hybrid, test_delta_binary_packed, test_delta_int32_wraps,
           test_delta_strings, test_byte_stream_split, test_codecs, test_round_trip_encodings,
           test_round_trip_codecs, test_round_trip_edges, test_empty_strings, test_string_inputs,
-          test_double_dictionary, test_statistics, test_file_descriptor, test_writer_errors,
+          test_double_dictionary, test_threaded_writer_same_bytes, test_statistics, test_file_descriptor, test_writer_errors,
           test_out_of_memory, test_foreign_types, test_corrupt_messages, test_corrupt_every_byte)
