@@ -177,6 +177,14 @@ int parquet_writer_open_buf(parquet_writer **w, vg_buf *out, const parquet_schem
  * accepts parquet_writer_free. */
 int parquet_writer_write(parquet_writer *w, const parquet_column_data *cols, uint32_t nrows,
                          vg_err *e);
+/* The same, with the caller filling column `col`'s data on demand (out is zeroed
+ * first): fill runs once per column, on whichever thread stages that column (the
+ * helper's, with opt.threads = 2), so it may touch only that column's state. The
+ * data must stay valid until the call returns. Lets a caller's gathering of values
+ * run in parallel too. */
+typedef void (*parquet_fill_fn)(void *ctx, uint32_t col, parquet_column_data *out);
+int parquet_writer_write_filled(parquet_writer *w, uint32_t nrows, parquet_fill_fn fill, void *ctx,
+                                vg_err *e);
 /* Ends the current row group early (no-op when it is empty). */
 int parquet_writer_flush(parquet_writer *w, vg_err *e);
 /* Writes the last row group and the footer. The caller fsyncs/publishes. */

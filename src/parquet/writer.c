@@ -110,6 +110,7 @@ struct parquet_writer {
     vg_buf rg_meta; /* RowGroup structs written so far */
     pq_chunk_out *outs;
     wscratch scr[2]; /* [0] the caller's thread, [1] the helper's */
+    parquet_column_data *filled; /* parquet_writer_write_filled's columns */
     helper hp;
     bool failed;
     bool finished;
@@ -1261,16 +1262,10 @@ static int check_column(const colw *c, const parquet_column_data *d, uint32_t nr
     return VG_OK;
 }
 
-int parquet_writer_write(parquet_writer *w, const parquet_column_data *cols, uint32_t nrows,
+/* Stages checked columns, cutting row groups as they fill. */
+static int write_checked(parquet_writer *w, const parquet_column_data *cols, uint32_t nrows,
                          vg_err *e)
 {
-    if (w->failed || w->finished)
-        return vg_err_set(e, VG_EINVAL, "parquet: writer is %s", w->failed ? "failed" : "finished");
-    for (uint32_t i = 0; i < w->schema.ncols; i++) {
-        int rc = check_column(&w->cols[i], &cols[i], nrows, e);
-        if (rc != VG_OK)
-            return rc;
-    }
     for (uint32_t done = 0; done < nrows;) {
         uint32_t take = w->opt.row_group_rows - w->rg_rows;
         if (take > nrows - done)
@@ -1285,6 +1280,46 @@ int parquet_writer_write(parquet_writer *w, const parquet_column_data *cols, uin
             return fail(w, rc);
     }
     return VG_OK;
+}
+
+int parquet_writer_write(parquet_writer *w, const parquet_column_data *cols, uint32_t nrows,
+                         vg_err *e)
+{
+    if (w->failed || w->finished)
+        return vg_err_set(e, VG_EINVAL, "parquet: writer is %s", w->failed ? "failed" : "finished");
+    for (uint32_t i = 0; i < w->schema.ncols; i++) {
+        int rc = check_column(&w->cols[i], &cols[i], nrows, e);
+        if (rc != VG_OK)
+            return rc;
+    }
+    return write_checked(w, cols, nrows, e);
+}
+
+typedef struct fill_job {
+    parquet_fill_fn fill;
+    void *ctx;
+    uint32_t nrows;
+} fill_job;
+
+static int fill_column(parquet_writer *w, uint32_t col, wscratch *s, const void *arg, vg_err *e)
+{
+    (void)s;
+    const fill_job *j = arg;
+    memset(&w->filled[col], 0, sizeof w->filled[col]);
+    j->fill(j->ctx, col, &w->filled[col]);
+    return check_column(&w->cols[col], &w->filled[col], j->nrows, e);
+}
+
+int parquet_writer_write_filled(parquet_writer *w, uint32_t nrows, parquet_fill_fn fill, void *ctx,
+                                vg_err *e)
+{
+    if (w->failed || w->finished)
+        return vg_err_set(e, VG_EINVAL, "parquet: writer is %s", w->failed ? "failed" : "finished");
+    if (!w->filled && !(w->filled = vg_calloc(w->schema.ncols, sizeof *w->filled)))
+        return vg_err_set(e, VG_ENOMEM, "parquet: out of memory");
+    fill_job job = {.fill = fill, .ctx = ctx, .nrows = nrows};
+    int rc = run_columns(w, fill_column, &job, e);
+    return rc == VG_OK ? write_checked(w, w->filled, nrows, e) : rc;
 }
 
 int parquet_writer_flush(parquet_writer *w, vg_err *e)
@@ -1368,6 +1403,7 @@ void parquet_writer_free(parquet_writer *w)
     vg_free(w->defs);
     vg_free(w->cols);
     vg_free(w->outs);
+    vg_free(w->filled);
     vg_buf_free(&w->rg_meta);
     for (int t = 0; t < 2; t++) {
         vg_buf_free(&w->scr[t].body);

@@ -395,7 +395,6 @@ typedef struct file_col {
 
 typedef struct file_cols {
     parquet_column_def *defs;
-    parquet_column_data *data;
     file_col *cols;
     uint32_t n;
 } file_cols;
@@ -709,9 +708,8 @@ static int define_columns(const snap *s, file_cols *fc, size_t batch, vg_arena *
 {
     uint32_t nc = s->ts.ncols;
     fc->defs = vg_arena_calloc(a, nc * sizeof *fc->defs);
-    fc->data = vg_arena_calloc(a, nc * sizeof *fc->data);
     fc->cols = vg_arena_calloc(a, nc * sizeof *fc->cols);
-    if (!fc->defs || !fc->data || !fc->cols)
+    if (!fc->defs || !fc->cols)
         return VG_ENOMEM;
     for (uint32_t j = 0; j < s->ntags; j++) {
         uint32_t col = s->tr[j].col;
@@ -767,6 +765,26 @@ static void reset_file_dicts(file_cols *fc)
 /* Merges the sorted rows[0..n) run by run and hands them to the writer a row group
  * at a time, so the gathered columns stay small (and the writer sees the same row
  * group slices as with one call). */
+typedef struct gather_job {
+    file_cols *fc;
+    const srow *rows;
+    const size_t *run_start;
+    size_t nruns;
+    int64_t *tmin, *tmax; /* touched by the time column's gather only */
+} gather_job;
+
+/* The writer's fill callback: runs on the thread that writes column c (a column's
+ * gather touches only its own file_col). */
+static void gather_column(void *ctx, uint32_t c, parquet_column_data *out)
+{
+    gather_job *j = ctx;
+    file_col *f = &j->fc->cols[c];
+    if (f->col == 0)
+        gather_times(f, j->rows, j->run_start, j->nruns, out, j->tmin, j->tmax);
+    else
+        gather_values(f, j->rows, j->run_start, j->nruns, out);
+}
+
 static int write_rows(snap *s, parquet_writer *w, file_cols *fc, const srow *rows, size_t n,
                       size_t batch, uint64_t *nruns, int64_t *tmin, int64_t *tmax, vg_err *e)
 {
@@ -778,13 +796,8 @@ static int write_rows(snap *s, parquet_writer *w, file_cols *fc, const srow *row
     *tmax = INT64_MIN;
     for (size_t at = 0; rc == VG_OK && at < n;) {
         size_t k = next_runs(rows, n, &at, run_start, batch);
-        for (uint32_t c = 0; c < fc->n; c++) {
-            if (fc->cols[c].col == 0)
-                gather_times(&fc->cols[c], rows, run_start, k, &fc->data[c], tmin, tmax);
-            else
-                gather_values(&fc->cols[c], rows, run_start, k, &fc->data[c]);
-        }
-        rc = parquet_writer_write(w, fc->data, (uint32_t)k, e);
+        gather_job job = {fc, rows, run_start, k, tmin, tmax};
+        rc = parquet_writer_write_filled(w, (uint32_t)k, gather_column, &job, e);
         *nruns += k;
     }
     vg_free(run_start);

@@ -714,6 +714,22 @@ static void test_round_trip_edges(void)
 static void write_to_mem(const parquet_schema *sc, const parquet_write_options *wo,
                          const parquet_column_data *data, uint32_t nrows, vg_buf *out);
 
+static void fill_from_gen(void *ctx, uint32_t col, parquet_column_data *out)
+{
+    (void)ctx;
+    *out = G.data[col];
+}
+
+static void fill_with_null(void *ctx, uint32_t col, parquet_column_data *out)
+{
+    (void)ctx;
+    (void)col;
+    static const int64_t v[3] = {1, 2, 3};
+    static const uint8_t valid[1] = {0x05}; /* row 1 null */
+    out->i64 = v;
+    out->valid = valid;
+}
+
 static void test_threaded_writer_same_bytes(void)
 {
     parquet_write_options opts[] = {{.page_bytes = 2000},
@@ -733,6 +749,45 @@ static void test_threaded_writer_same_bytes(void)
         check_file(two.data, two.len, 0);
         vg_buf_free(&one);
         vg_buf_free(&two);
+    }
+
+    /* parquet_writer_write_filled: the same bytes again, columns gathered on demand
+     * by whichever thread writes them; a filled column that breaks the schema is
+     * refused with the writer's message and nothing written */
+    make_gen(3000, 20, 0, 0, 0, 0);
+    vg_buf whole;
+    vg_buf_init(&whole);
+    write_gen(&whole, &opts[0], 3000);
+    for (uint32_t threads = 0; threads <= 2; threads += 2) {
+        vg_buf two;
+        vg_buf_init(&two);
+        parquet_schema gs = {G.defs, NCOLS};
+        parquet_write_options o = opts[0];
+        o.threads = threads;
+        parquet_writer *w;
+        vg_err e = {0};
+        CHECK(parquet_writer_open_buf(&w, &two, &gs, &o, &e) == VG_OK);
+        CHECK(parquet_writer_write_filled(w, 3000, fill_from_gen, NULL, &e) == VG_OK);
+        CHECK(parquet_writer_finish(w, &e) == VG_OK);
+        parquet_writer_free(w);
+        CHECK(whole.len == two.len && memcmp(whole.data, two.data, whole.len) == 0);
+        vg_buf_free(&two);
+    }
+    vg_buf_free(&whole);
+    {
+        parquet_column_def req = {"r", PARQUET_INT64, false, false, PARQUET_ENC_AUTO};
+        parquet_schema rs = {&req, 1};
+        parquet_write_options o = {.threads = 2};
+        vg_buf out;
+        vg_buf_init(&out);
+        parquet_writer *w;
+        vg_err e = {0};
+        CHECK(parquet_writer_open_buf(&w, &out, &rs, &o, &e) == VG_OK);
+        CHECK(parquet_writer_write_filled(w, 3, fill_with_null, NULL, &e) == VG_EINVAL);
+        CHECK_STR(e.msg, "parquet: column 'r' is REQUIRED but row 1 is null");
+        CHECK_INT(parquet_writer_rows(w), 0);
+        parquet_writer_free(w);
+        vg_buf_free(&out);
     }
 
     enum { N = 5000, NDICT = 300 };
