@@ -20,6 +20,20 @@ void http_health(http_server *s, http_req *r, http_resp *out)
     http_resp_text(out, 200, "OK");
 }
 
+/* Prometheus text as Core serves it: its content type, ending in "# EOF". */
+void http_metrics(http_server *s, http_req *r, http_resp *out)
+{
+    if (s->cfg.metrics)
+        s->cfg.metrics(s->cfg.metrics_ctx, &out->body);
+    vg_buf_puts(&out->body, "# EOF\n");
+    if (out->body.oom) {
+        http_resp_text(out, 500, "out of memory writing the metrics");
+        return;
+    }
+    out->status = 200;
+    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
 void http_ping(http_server *s, http_req *r, http_resp *out)
 {
     char rid[37];

@@ -27,6 +27,7 @@ static const http_route routes[] = {
     {"GET", "/api/v1/health", http_health, PERM_NONE, false},
     {"GET", "/ping", http_ping, PERM_NONE, false},
     {"POST", "/ping", http_ping, PERM_NONE, false},
+    {"GET", "/metrics", http_metrics, PERM_NONE, false},
     {"GET", "/api/v3/configure/database", http_db_list, PERM_ADMIN, false},
     {"POST", "/api/v3/configure/database", http_db_create, PERM_ADMIN, true},
     {"PUT", "/api/v3/configure/database", http_db_update, PERM_ADMIN, true},

@@ -27,6 +27,10 @@ typedef struct http_config {
     engine *engine;            /* the processing engine; NULL without --plugin-dir */
     const char *version;       /* Vigil's version for /ping */
     const char *revision;
+    /* Appends the server's metrics (Prometheus text, without the final "# EOF") for
+     * GET /metrics; NULL serves only "# EOF". */
+    void (*metrics)(void *ctx, vg_buf *out);
+    void *metrics_ctx;
 } http_config;
 
 typedef struct http_server http_server;

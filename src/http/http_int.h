@@ -78,6 +78,7 @@ void http_write_v3(http_server *s, http_req *r, http_resp *out);
 void http_write_v2(http_server *s, http_req *r, http_resp *out);
 void http_write_v1(http_server *s, http_req *r, http_resp *out);
 void http_health(http_server *s, http_req *r, http_resp *out);
+void http_metrics(http_server *s, http_req *r, http_resp *out);
 void http_ping(http_server *s, http_req *r, http_resp *out);
 void http_db_list(http_server *s, http_req *r, http_resp *out);
 void http_db_create(http_server *s, http_req *r, http_resp *out);

@@ -680,6 +680,64 @@ static int start_engine(server *s, const engine_config *ec, vg_err *e)
     return rc;
 }
 
+/* ---- GET /metrics ---- */
+
+static void metric(vg_buf *b, const char *name, const char *type, const char *help, uint64_t v)
+{
+    char line[320];
+    snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type,
+             name, (unsigned long long)v);
+    vg_buf_puts(b, line);
+}
+
+/* Resident set size from /proc/self/statm (its second field, in pages); 0 if unreadable. */
+static uint64_t resident_bytes(void)
+{
+    unsigned long long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* What an operator watches: memory against its bounds (docs/server.md "Memory"),
+ * the WAL against what is persisted, files, and ingest totals. */
+static void write_metrics(void *ctx, vg_buf *b)
+{
+    server *s = ctx;
+    ingest_stats is;
+    persist_stats ps;
+    ingest_get_stats(s->ig, &is);
+    persist_get_stats(s->persist, &ps);
+    metric(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+           resident_bytes());
+    metric(b, "vigil_memory_allocated_bytes", "gauge",
+           "Bytes the server has allocated (its own count, as the memory limits see it).",
+           vg_mem_used());
+    metric(b, "vigil_write_buffer_bytes", "gauge", "Bytes held by the in-memory write buffer.",
+           buffer_mem_bytes(s->buf));
+    metric(b, "vigil_write_buffer_limit_bytes", "gauge",
+           "--max-buffer-bytes: a snapshot starts above it, writers wait above 1.5 times it.",
+           s->max_buffer_bytes);
+    metric(b, "vigil_wal_last_sequence", "gauge", "Sequence number of the last WAL record.",
+           wal_last_seq(s->wal));
+    metric(b, "vigil_wal_persisted_sequence", "gauge",
+           "Last WAL record whose rows are in Parquet files.", catalog_persisted_seq(s->cat));
+    metric(b, "vigil_snapshots_total", "counter", "Snapshots taken since start.", ps.snapshots);
+    metric(b, "vigil_parquet_files", "gauge", "Live Parquet files.", ps.files);
+    metric(b, "vigil_parquet_bytes", "gauge", "Bytes of the live Parquet files.", ps.bytes);
+    metric(b, "vigil_write_requests_total", "counter", "Write requests since start.", is.requests);
+    metric(b, "vigil_write_lines_total", "counter", "Lines written since start.", is.lines);
+    metric(b, "vigil_write_rejected_lines_total", "counter", "Lines rejected since start.",
+           is.rejected_lines);
+    metric(b, "vigil_write_bytes_total", "counter", "Line protocol bytes received since start.",
+           is.bytes);
+}
+
+
 static int start(server *s, const catalog_limits *lim, int64_t flush_ns, size_t max_body,
                  const query_options *qo, const engine_config *ec, vg_err *e)
 {
@@ -707,7 +765,8 @@ static int start(server *s, const catalog_limits *lim, int64_t flush_ns, size_t 
     http_config hc = {.bind = s->cfg.http_bind, .max_request_bytes = max_body, .cat = s->cat,
                       .ingest = s->ig, .query = s->query, .persist = s->persist,
                       .hard_delete_default_ns = s->hard_delete_default_ns, .engine = s->engine,
-                      .version = VIGIL_VERSION, .revision = VIGIL_REVISION};
+                      .version = VIGIL_VERSION, .revision = VIGIL_REVISION,
+                      .metrics = write_metrics, .metrics_ctx = s};
     return http_start(&hc, &s->http, e);
 }
 

@@ -805,3 +805,48 @@ def test_snapshot_writes_a_bulk_loaded_closed_day_as_one_file(server_factory):
     got = q(s, "SELECT * FROM bulk", db="sortdb")
     key = lambda o: (o["time"], o["dev"], o.get("site", ""))
     assert sorted(got, key=key) == sorted((o for objs in want.values() for o in objs), key=key)
+
+
+def metrics(server):
+    r = server.request("GET", "/metrics")
+    assert r.status == 200, r
+    assert r.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8"
+    text = r.body.decode()
+    assert text.endswith("\n# EOF\n"), text[-200:]
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        name, value = line.split(" ")
+        out[name] = int(value)
+    return out
+
+
+def test_metrics_follow_the_buffer_into_files(server):
+    """GET /metrics (Prometheus text, as Core serves it): the write buffer, the WAL
+    against what is persisted, the files and the write totals, before and after a
+    flush."""
+    m = metrics(server)
+    assert m["vigil_write_buffer_bytes"] == 0
+    assert m["vigil_snapshots_total"] == 0 and m["vigil_parquet_files"] == 0
+    assert m["vigil_write_lines_total"] == 0
+    load(server)
+    r = server.write("plant", "temp,machine=m0 celsius=1 1\nnot line protocol", precision="ns")
+    assert r.status == 400, r
+    m = metrics(server)
+    assert m["vigil_write_buffer_bytes"] > 0
+    assert m["vigil_memory_allocated_bytes"] >= m["vigil_write_buffer_bytes"]
+    assert m["process_resident_memory_bytes"] > 0
+    assert m["vigil_wal_last_sequence"] == 2 and m["vigil_wal_persisted_sequence"] == 0
+    assert m["vigil_write_requests_total"] == 2
+    assert m["vigil_write_lines_total"] == 62 and m["vigil_write_rejected_lines_total"] == 1
+    res = flush(server)
+    m = metrics(server)
+    assert m["vigil_write_buffer_bytes"] == 0
+    assert m["vigil_wal_persisted_sequence"] == 2
+    assert m["vigil_snapshots_total"] == 1
+    assert m["vigil_parquet_files"] == res["files"] == len(parquet_files(server))
+    assert m["vigil_parquet_bytes"] == res["bytes"] == sum(
+        os.path.getsize(os.path.join(server.data_dir, server.node_id, f))
+        for f in parquet_files(server))
+    assert m["vigil_write_buffer_limit_bytes"] > 0
