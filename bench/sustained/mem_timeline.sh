@@ -2,7 +2,9 @@
 # bench/sustained/mem_timeline.sh: where the server's memory goes during a paced load.
 # Starts build/vigil with --max-buffer-bytes MAX_BUFFER on a temporary data directory,
 # loads ROWS fleet rows at RATE rows/s (build/bench/gen_load, built by run.sh), samples
-# RssAnon and RssFile every 0.2 s, and prints the timeline (one line a second) next to
+# RssAnon and RssFile every 0.2 s with the server's own count of what it allocated and
+# of its write buffer (GET /metrics; RSS far above the allocated count is allocator
+# waste, as session 6 found), and prints the timeline (one line a second) next to
 # the snapshot and compaction log lines, then the three highest samples.
 #
 #   bench/sustained/mem_timeline.sh                      # 36M rows at 600k rows/s
@@ -25,8 +27,11 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health
     sleep 0.02
 done
 ( while kill -0 "$VP" 2>/dev/null; do
-      printf '%s %s\n' "$(date +%H:%M:%S.%N | cut -c1-12)" \
-          "$(awk '/^Rss(Anon|File):/ {printf "%s %d MB ", $1, $2 / 1024}' "/proc/$VP/status" 2>/dev/null)"
+      printf '%s %s%s\n' "$(date +%H:%M:%S.%N | cut -c1-12)" \
+          "$(awk '/^Rss(Anon|File):/ {printf "%s %d MB ", $1, $2 / 1024}' "/proc/$VP/status" 2>/dev/null)" \
+          "$(curl -s --max-time 1 "http://127.0.0.1:$PORT/metrics" | awk '
+              $1 == "vigil_memory_allocated_bytes" {printf "allocated: %d MB ", $2 / 1048576}
+              $1 == "vigil_write_buffer_bytes" {printf "buffer: %d MB ", $2 / 1048576}')"
       sleep 0.2
   done ) >"$D/mem.txt" &
 build/bench/gen_load --port "$PORT" --rows "$ROWS" --rate "$RATE" | tail -1
