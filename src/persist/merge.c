@@ -789,7 +789,10 @@ static int open_writer(merger *m, int64_t start, vg_err *e)
             defs[k].name = "time";
     }
     parquet_schema schema = {defs, m->noc};
-    parquet_write_options opt = {.row_group_rows = m->p->cfg.row_group_rows};
+    /* A merge someone asked for (POST /api/v3/compact) writes on two threads; the
+     * background one stays on its own low-priority thread. */
+    parquet_write_options opt = {.row_group_rows = m->p->cfg.row_group_rows,
+                                 .threads = m->pace ? 1 : 2};
     return parquet_writer_open_fd(&m->w, m->out.fd, &schema, &opt, e);
 }
 
@@ -874,11 +877,14 @@ static int write_output(merger *m, uint64_t order, vg_err *e)
 /* ---- the whole merge ---- */
 
 static int merger_init(merger *m, persist *p, persist_file **in, size_t n, int64_t start,
-                       const persist_tombs *tombs, pmerge_result *res, bool *live, vg_err *e)
+                       const persist_tombs *tombs, bool pace, pmerge_result *res, bool *live,
+                       vg_err *e)
 {
     memset(m, 0, sizeof *m);
     m->out.fd = -1;
     m->p = p;
+    m->pace = pace; /* before open_writer: it picks the writer's threads */
+    m->pace_mark = vg_mono_ns();
     m->db_id = in[0]->db_id;
     m->table_id = in[0]->table_id;
     m->tombs = tombs;
@@ -936,9 +942,7 @@ int pmerge_files(persist *p, persist_file **in, size_t n, const persist_tombs *t
     memset(res, 0, sizeof *res);
     merger m;
     bool live = true;
-    int rc = merger_init(&m, p, in, n, start, tombs, res, &live, e);
-    m.pace = pace;
-    m.pace_mark = vg_mono_ns();
+    int rc = merger_init(&m, p, in, n, start, tombs, pace, res, &live, e);
     if (rc == VG_OK && live)
         rc = merge_all(&m, e);
     if (rc == VG_OK && m.unsorted) {
