@@ -1193,6 +1193,10 @@ static void test_checkpoint_roundtrip(void)
     CHECK(strstr(state, "trigger 1 db=0 t2 p.py every:10s async=1 eb=1 disabled=1 deleted=0") !=
           NULL);
     CHECK(strstr(state, "db 1 beta-") != NULL && strstr(state, "db 3 beta ") != NULL);
+    /* An image of a catalog replayed from an image keeps the counter too. */
+    CHECK_INT(checkpoint_now(c, &e), VG_OK);
+    catalog_close(c);
+    c = open_ok(dir, NULL);
 
     /* What comes next is the same with and without the checkpoint. */
     catalog *both[2] = {c, old};
@@ -1441,6 +1445,15 @@ static int open_crafted(const char *dir, const vg_buf *log, catalog **out, vg_er
     return catalog_open(dir, NULL, out, e);
 }
 
+/* The log must be refused as corrupt; a catalog opened by mistake is closed again. */
+static int open_refused(const char *dir, const vg_buf *log, vg_err *e)
+{
+    catalog *c = NULL;
+    int rc = open_crafted(dir, log, &c, e);
+    catalog_close(c);
+    return rc;
+}
+
 /* Replay accepts a log that starts at a number above 1 only with a checkpoint first,
  * refuses kind 7 anywhere else and a log that starts with neither kind 1 nor 7. */
 static void test_checkpoint_replay_rules(void)
@@ -1484,14 +1497,14 @@ static void test_checkpoint_replay_rules(void)
     vg_buf_reset(&ops);
     op_db_create(&ops, 0, "x");
     put_record(&log, 1, &ops);
-    CHECK_INT(open_crafted(dir, &log, &c, &e), VG_ECORRUPT);
+    CHECK_INT(open_refused(dir, &log, &e), VG_ECORRUPT);
     CHECK(strstr(e.msg, "(commit 1, change 0): the log does not start with a catalog-created "
                         "or checkpoint change") != NULL);
 
     /* ... nor at a later number */
     vg_buf_reset(&log);
     put_record(&log, 5, &ops);
-    CHECK_INT(open_crafted(dir, &log, &c, &e), VG_ECORRUPT);
+    CHECK_INT(open_refused(dir, &log, &e), VG_ECORRUPT);
     CHECK(strstr(e.msg, "commit number 5 out of order (expected 1)") != NULL);
 
     /* kind 1 at a later number */
@@ -1499,7 +1512,7 @@ static void test_checkpoint_replay_rules(void)
     vg_buf_reset(&ops);
     op_created(&ops);
     put_record(&log, 5, &ops);
-    CHECK_INT(open_crafted(dir, &log, &c, &e), VG_ECORRUPT);
+    CHECK_INT(open_refused(dir, &log, &e), VG_ECORRUPT);
     CHECK(strstr(e.msg, "commit number 5 out of order (expected 1)") != NULL);
 
     /* kind 7 in the second record */
@@ -1509,7 +1522,7 @@ static void test_checkpoint_replay_rules(void)
     vg_buf_reset(&ops);
     op_checkpoint(&ops, 3);
     put_record(&log, 2, &ops);
-    CHECK_INT(open_crafted(dir, &log, &c, &e), VG_ECORRUPT);
+    CHECK_INT(open_refused(dir, &log, &e), VG_ECORRUPT);
     snprintf(want, sizeof want,
              "catalog log '%s' is corrupt at offset %zu (commit 2, change 0): checkpoint change "
              "after the start of the log",
@@ -1522,7 +1535,7 @@ static void test_checkpoint_replay_rules(void)
     op_checkpoint(&ops, 3);
     op_checkpoint(&ops, 3);
     put_record(&log, 5, &ops);
-    CHECK_INT(open_crafted(dir, &log, &c, &e), VG_ECORRUPT);
+    CHECK_INT(open_refused(dir, &log, &e), VG_ECORRUPT);
     CHECK(strstr(e.msg, "(commit 5, change 1): checkpoint change after the start of the log") !=
           NULL);
 
@@ -1534,9 +1547,49 @@ static void test_checkpoint_replay_rules(void)
     vg_buf_reset(&ops);
     op_db_create(&ops, 0, "x");
     put_record(&log, 7, &ops);
-    CHECK_INT(open_crafted(dir, &log, &c, &e), VG_ECORRUPT);
+    CHECK_INT(open_refused(dir, &log, &e), VG_ECORRUPT);
     CHECK(strstr(e.msg, "commit number 7 out of order (expected 6)") != NULL);
 
+    vg_buf_free(&log);
+    vg_buf_free(&ops);
+    rm_dir(dir);
+}
+
+/* A deleted database whose new name "<name>-YYYYMMDDTHHMMSS" is a live database's
+ * name (a user may pick such a name) is re-created under its old name, so the image
+ * replays. */
+static void test_checkpoint_deleted_name_taken(void)
+{
+    char *dir = tmp_dir();
+    vg_buf log, ops;
+    vg_buf_init(&log);
+    vg_buf_init(&ops);
+    op_created(&ops);
+    op_db_create(&ops, 0, "x-20260101T000000");
+    op_db_create(&ops, 1, "x");
+    /* kind 3: db 1 deleted at 2026-01-01T00:00:00Z */
+    put_le(&ops, 3, 1);
+    put_le(&ops, 1, 4);
+    put_le(&ops, 1767225600000000000ull, 8);
+    put_le(&ops, 17, 4);
+    vg_buf_puts(&ops, "x-20260101T000000");
+    put_record(&log, 1, &ops);
+    catalog *c = NULL;
+    vg_err e;
+    CHECK_INT(open_crafted(dir, &log, &c, &e), VG_OK);
+    if (c) {
+        char *state = dump_full(c);
+        CHECK(strstr(state, "db 0 x-20260101T000000 del=0") != NULL);
+        CHECK(strstr(state, "db 1 x-20260101T000000 del=1") != NULL);
+        CHECK_INT(checkpoint_now(c, &e), VG_OK);
+        catalog_close(c);
+        c = open_ok(dir, NULL);
+        char *got = c ? dump_full(c) : NULL;
+        CHECK_STR(got, state);
+        catalog_close(c);
+        free(got);
+        free(state);
+    }
     vg_buf_free(&log);
     vg_buf_free(&ops);
     rm_dir(dir);
@@ -1782,5 +1835,6 @@ TEST_MAIN(test_type_names, test_roundtrip, test_db_name_rules, test_table_and_co
           test_limits, test_default_limits, test_soft_delete, test_torn_tail, test_corrupt_middle,
           test_uncommitted_lost, test_single_opener, test_alloc_failures, test_tombstones,
           test_table_delete, test_checkpoint_roundtrip, test_checkpoint_split,
-          test_checkpoint_stale_tmp, test_checkpoint_replay_rules, test_checkpoint_torn_tail,
+          test_checkpoint_stale_tmp, test_checkpoint_replay_rules,
+          test_checkpoint_deleted_name_taken, test_checkpoint_torn_tail,
           test_checkpoint_auto, test_checkpoint_alloc_failures)
