@@ -227,9 +227,8 @@ static void limits_resolve(catalog_limits *dst, const catalog_limits *src)
     dst->max_tables = src->max_tables ? src->max_tables : VG_DEFAULT_MAX_TABLES;
     dst->max_columns_per_table =
         src->max_columns_per_table ? src->max_columns_per_table : VG_DEFAULT_MAX_COLUMNS_PER_TABLE;
-    dst->checkpoint_floor_bytes = src->checkpoint_floor_bytes
-                                      ? src->checkpoint_floor_bytes
-                                      : VG_DEFAULT_CATALOG_CHECKPOINT_BYTES;
+    dst->checkpoint_floor_bytes = src->checkpoint_floor_bytes ? src->checkpoint_floor_bytes
+                                                              : VG_DEFAULT_CATALOG_CHECKPOINT_BYTES;
 }
 
 /* Opens the log and takes an exclusive flock: two servers appending to one catalog

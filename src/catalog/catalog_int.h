@@ -53,7 +53,7 @@ typedef enum cat_op {
 
 struct catalog {
     pthread_rwlock_t lock;
-    char *path; /* <dir>/catalog.log */
+    char *path;     /* <dir>/catalog.log */
     char *tmp_path; /* <dir>/catalog.log.tmp: a checkpoint's image until renamed */
     char *dir;
     int fd; /* the log, O_APPEND, flock'ed */
@@ -81,9 +81,9 @@ struct catalog {
     uint64_t next_seq; /* sequence number of the next batch */
     vg_buf pending;    /* frame + batch header space, then the queued ops */
     size_t npending;
-    bool broken; /* a failed append could not be cut off again */
-    uint64_t ckpt_base;     /* size of the last image, or of the log at open */
-    uint64_t ckpt_retry_at; /* after a failed checkpoint: no new try below this size */
+    bool broken;                   /* a failed append could not be cut off again */
+    uint64_t ckpt_base;            /* size of the last image, or of the log at open */
+    uint64_t ckpt_retry_at;        /* after a failed checkpoint: no new try below this size */
     struct cat_triggers *triggers; /* triggers.c */
 };
 

@@ -144,8 +144,9 @@ static int img_db(image *im, const catalog_db *db)
      * name it was created with. */
     catalog_db created = *db;
     int rc = db->deleted ? deleted_db_name_len(db, &created.name_len, im->e) : VG_OK;
-    if (rc == VG_OK && (rc = img_reserve(im, cat_op_size(CAT_OP_DB_CREATE, created.name_len))) ==
-                           VG_OK)
+    if (rc == VG_OK)
+        rc = img_reserve(im, cat_op_size(CAT_OP_DB_CREATE, created.name_len));
+    if (rc == VG_OK)
         cat_queue_db_create(c, &created);
     for (uint32_t i = 0; rc == VG_OK && i < db->ntables; i++)
         rc = img_table(im, db->tables[i]);

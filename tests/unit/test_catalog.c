@@ -970,11 +970,11 @@ static char *dump_full(catalog *c)
             catalog_table *tb = dbs[i]->tables[t];
             for (uint32_t k = 0; k < tb->nfiles; k++) {
                 const catalog_file *f = tb->files[k];
-                vg_buf_printf(&b, "file %llu %u/%u order=%llu [%lld, %lld] rows=%llu bytes=%llu %s\n",
-                              (unsigned long long)f->id, f->db_id, f->table_id,
-                              (unsigned long long)f->order, (long long)f->min_time,
-                              (long long)f->max_time, (unsigned long long)f->rows,
-                              (unsigned long long)f->bytes, f->path);
+                vg_buf_printf(
+                    &b, "file %llu %u/%u order=%llu [%lld, %lld] rows=%llu bytes=%llu %s\n",
+                    (unsigned long long)f->id, f->db_id, f->table_id, (unsigned long long)f->order,
+                    (long long)f->min_time, (long long)f->max_time, (unsigned long long)f->rows,
+                    (unsigned long long)f->bytes, f->path);
                 for (uint32_t s = 0; s < f->nstats; s++) {
                     const catalog_col_stats *st = &f->stats[s];
                     vg_buf_printf(&b, " stat col%u type=%d nulls=%llu mm=%d", st->col_id,
@@ -994,9 +994,9 @@ static char *dump_full(catalog *c)
     catalog_trigger **tr = catalog_triggers(c, &n);
     for (uint32_t i = 0; i < n; i++) {
         const catalog_trigger *t = tr[i];
-        vg_buf_printf(&b, "trigger %u db=%u %s %s %s async=%d eb=%d disabled=%d deleted=%d",
-                      t->id, t->db_id, t->name, t->plugin, t->spec, t->run_async,
-                      (int)t->error_behavior, t->disabled, t->deleted);
+        vg_buf_printf(&b, "trigger %u db=%u %s %s %s async=%d eb=%d disabled=%d deleted=%d", t->id,
+                      t->db_id, t->name, t->plugin, t->spec, t->run_async, (int)t->error_behavior,
+                      t->disabled, t->deleted);
         for (uint32_t a = 0; a < t->nargs; a++)
             vg_buf_printf(&b, " %s='%s'", t->args[a].key, t->args[a].value);
         vg_buf_putc(&b, '\n');
@@ -1023,8 +1023,13 @@ static uint64_t add_file(catalog *c, catalog_table *t, uint64_t order, const cha
     st[0] = (catalog_col_stats){.col_id = 0, .type = CATALOG_TIME, .has_minmax = true};
     st[0].min.i = -7;
     st[0].max.i = INT64_MAX;
-    st[1] = (catalog_col_stats){.col_id = 1, .type = CATALOG_TAG, .null_count = 3,
-                                .has_minmax = true, .smin = "", .smin_len = 0, .smax = "zz",
+    st[1] = (catalog_col_stats){.col_id = 1,
+                                .type = CATALOG_TAG,
+                                .null_count = 3,
+                                .has_minmax = true,
+                                .smin = "",
+                                .smin_len = 0,
+                                .smax = "zz",
                                 .smax_len = 2};
     st[2] = (catalog_col_stats){.col_id = 2, .type = CATALOG_FLOAT, .has_minmax = true};
     st[2].min.f = -1.5;
@@ -1032,14 +1037,21 @@ static uint64_t add_file(catalog *c, catalog_table *t, uint64_t order, const cha
     st[3] = (catalog_col_stats){.col_id = 4, .type = CATALOG_UINT, .has_minmax = true};
     st[3].min.u = 1;
     st[3].max.u = UINT64_MAX;
-    st[4] = (catalog_col_stats){.col_id = 5, .type = CATALOG_STRING, .null_count = 9,
-                                .has_minmax = false};
+    st[4] = (catalog_col_stats){
+        .col_id = 5, .type = CATALOG_STRING, .null_count = 9, .has_minmax = false};
     st[5] = (catalog_col_stats){.col_id = 6, .type = CATALOG_BOOL, .has_minmax = true};
     st[5].max.u = 1;
     uint64_t id = catalog_file_id_next(c);
-    catalog_file f = {.id = id, .db_id = t->db_id, .table_id = t->id,
-                      .order = order ? order : id, .min_time = -7, .max_time = (int64_t)id * 1000,
-                      .rows = id * 10, .bytes = id * 100, .path = (char *)path, .nstats = 6,
+    catalog_file f = {.id = id,
+                      .db_id = t->db_id,
+                      .table_id = t->id,
+                      .order = order ? order : id,
+                      .min_time = -7,
+                      .max_time = (int64_t)id * 1000,
+                      .rows = id * 10,
+                      .bytes = id * 100,
+                      .path = (char *)path,
+                      .nstats = 6,
                       .stats = st};
     vg_err e;
     CHECK_INT(catalog_file_add(c, &f, &e), VG_OK);
@@ -1050,9 +1062,14 @@ static void add_trigger(catalog *c, catalog_db *db, const char *name, bool disab
                         catalog_trigger **out)
 {
     catalog_trigger_arg args[2] = {{"threshold", "90"}, {"empty", ""}};
-    catalog_trigger_def def = {.name = name, .plugin = "p.py", .spec = "every:10s",
-                               .args = args, .nargs = 2, .run_async = !disabled,
-                               .error_behavior = CATALOG_ON_ERROR_RETRY, .disabled = disabled};
+    catalog_trigger_def def = {.name = name,
+                               .plugin = "p.py",
+                               .spec = "every:10s",
+                               .args = args,
+                               .nargs = 2,
+                               .run_async = !disabled,
+                               .error_behavior = CATALOG_ON_ERROR_RETRY,
+                               .disabled = disabled};
     vg_err e;
     CHECK_INT(catalog_trigger_create(c, db, &def, out, &e), VG_OK);
 }
@@ -1101,15 +1118,23 @@ static void build_rich(catalog *c, int churn)
     vg_str hosts[2] = {VG_STR("a"), VG_STR("")};
     catalog_tomb_pred pred = {1, 2, hosts};
     for (int i = 0; i < 3; i++) {
-        catalog_tombstone ts = {.id = catalog_file_id_next(c), .db_id = alpha->id,
-                                .table_id = cpu->id, .wal_seq = 50 + (uint64_t)i,
-                                .min_time = -1 - i, .max_time = 99 + i,
-                                .npreds = i == 1 ? 0 : 1, .preds = &pred};
+        catalog_tombstone ts = {.id = catalog_file_id_next(c),
+                                .db_id = alpha->id,
+                                .table_id = cpu->id,
+                                .wal_seq = 50 + (uint64_t)i,
+                                .min_time = -1 - i,
+                                .max_time = 99 + i,
+                                .npreds = i == 1 ? 0 : 1,
+                                .preds = &pred};
         CHECK_INT(catalog_tombstone_add(c, &ts, &e), VG_OK);
     }
     CHECK_INT(catalog_tombstone_remove(c, cpu, cpu->tombs[1]->id, &e), VG_OK);
-    catalog_tombstone mt = {.id = catalog_file_id_next(c), .db_id = alpha->id,
-                            .table_id = mem->id, .wal_seq = 60, .min_time = 0, .max_time = 5};
+    catalog_tombstone mt = {.id = catalog_file_id_next(c),
+                            .db_id = alpha->id,
+                            .table_id = mem->id,
+                            .wal_seq = 60,
+                            .min_time = 0,
+                            .max_time = 5};
     CHECK_INT(catalog_tombstone_add(c, &mt, &e), VG_OK);
     commit_ok(c);
 
