@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -38,6 +39,19 @@ typedef struct image {
     uint32_t records; /* written so far */
     vg_err *e;
 } image;
+
+/* Test hook, as persist's: VIGIL_CRASH_AT=<point> exits abruptly (as SIGKILL would)
+ * at "checkpoint-written" (the image whole in catalog.log.tmp, not yet renamed) or
+ * "checkpoint-renamed" (the image is catalog.log; the catalog still holds the old
+ * file). tests/crash restarts from each. */
+static void crash_point(const char *point)
+{
+    const char *at = getenv("VIGIL_CRASH_AT");
+    if (at && strcmp(at, point) == 0) {
+        VG_WARN(CAT_MOD, "VIGIL_CRASH_AT=%s: exiting abruptly", point);
+        _exit(137);
+    }
+}
 
 /* ---- records ---- */
 
@@ -248,8 +262,10 @@ static int checkpoint(catalog *c, vg_err *e)
     int rc = img_open(&im);
     if (rc == VG_OK)
         rc = img_write(&im);
-    if (rc == VG_OK)
+    if (rc == VG_OK) {
+        crash_point("checkpoint-written");
         rc = img_publish(&im, &new_fd);
+    }
     if (rc != VG_OK) {
         if (im.fd >= 0) {
             close(im.fd);
@@ -257,6 +273,7 @@ static int checkpoint(catalog *c, vg_err *e)
         }
         return rc;
     }
+    crash_point("checkpoint-renamed");
     close(c->fd); /* the old log, unlinked by the rename; this drops its lock */
     c->fd = new_fd;
     c->log_size = im.bytes;
