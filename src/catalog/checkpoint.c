@@ -196,9 +196,9 @@ static int img_state(image *im)
     return rc;
 }
 
-/* Writes the image through the commit queue, which is empty (all is committed). Its
- * buffer is set aside meanwhile, so that the image's (up to a record) is freed after
- * rather than kept by the catalog. */
+/* Writes the image through the commit queue, which is empty (all is committed). The
+ * queue's buffer is set aside meanwhile and the image gets a fresh one, freed after:
+ * the catalog does not keep a record's worth of memory for its next commit. */
 static int img_write(image *im)
 {
     catalog *c = im->c;
