@@ -279,7 +279,10 @@ int catalog_open(const char *dir, const catalog_limits *limits, catalog **out, v
         goto fail;
     if (c->log_size == 0 && (rc = cat_log_create(c, e)) != VG_OK)
         goto fail;
-    c->ckpt_base = c->log_size;
+    /* The last image's size is unknown here: the floor alone decides, so a log that
+     * is already big (from before checkpoints, say) is rewritten at its next commit
+     * rather than only once it has quadrupled. */
+    c->ckpt_base = 0;
     *out = c;
     return VG_OK;
 fail:

@@ -82,7 +82,7 @@ struct catalog {
     vg_buf pending;    /* frame + batch header space, then the queued ops */
     size_t npending;
     bool broken;                   /* a failed append could not be cut off again */
-    uint64_t ckpt_base;            /* size of the last image, or of the log at open */
+    uint64_t ckpt_base;            /* size of the last image; 0 until the first one */
     uint64_t ckpt_retry_at;        /* after a failed checkpoint: no new try below this size */
     struct cat_triggers *triggers; /* triggers.c */
 };

@@ -1746,6 +1746,30 @@ static void test_checkpoint_auto(void)
     free(got);
     free(state);
     catalog_close(c);
+
+    /* A log that grew big with checkpoints off (a floor above it, as before
+     * checkpoints existed) is rewritten at the first commit after a start with a
+     * floor below it, not only once it has quadrupled again. */
+    catalog_limits off = {.checkpoint_floor_bytes = 1u << 30};
+    c = open_ok(dir, &off);
+    catalog_write_lock(c);
+    t = catalog_table_find(catalog_db_find(c, "auto", 4), "t", 1);
+    CHECK(t != NULL);
+    for (int i = 0; t && i < 300; i++) {
+        add_file(c, t, 0, "auto/t/x.parquet");
+        commit_ok(c);
+    }
+    catalog_write_unlock(c);
+    catalog_close(c);
+    long big = file_size(log_path(dir));
+    CHECK(big > 4 * 4096);
+    c = open_ok(dir, &lim);
+    catalog_write_lock(c);
+    CHECK_INT(catalog_set_persisted_seq(c, 1000, &e), VG_OK);
+    commit_ok(c);
+    catalog_write_unlock(c);
+    CHECK(file_size(log_path(dir)) < big);
+    catalog_close(c);
     rm_dir(dir);
     vg_log_set_filter("info", NULL);
 }
