@@ -39,6 +39,10 @@
 #define VG_DEFAULT_MAX_DATABASES 10000
 #define VG_DEFAULT_MAX_TABLES 1000000
 #define VG_DEFAULT_MAX_COLUMNS_PER_TABLE 10000
+/* The catalog log is rewritten as a compact image (a checkpoint) once it is bigger than
+ * this and 4x its last image: below it, replaying the whole log at start-up takes a few
+ * milliseconds, so a rewrite would buy nothing. */
+#define VG_DEFAULT_CATALOG_CHECKPOINT_BYTES (8ull << 20)
 /* Original line echoed in partial-write errors: Core truncates it to 20 bytes. */
 #define VG_LIMIT_ERROR_ORIGINAL_LINE_BYTES 20
 /* Human error messages are formatted into a fixed buffer in the error object. */

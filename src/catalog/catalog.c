@@ -220,13 +220,15 @@ int cat_apply_column_add(catalog *c, catalog_table *t, const char *name, size_t 
 
 static void limits_resolve(catalog_limits *dst, const catalog_limits *src)
 {
-    catalog_limits z = {0, 0, 0};
+    catalog_limits z = {0};
     if (!src)
         src = &z;
     dst->max_databases = src->max_databases ? src->max_databases : VG_DEFAULT_MAX_DATABASES;
     dst->max_tables = src->max_tables ? src->max_tables : VG_DEFAULT_MAX_TABLES;
     dst->max_columns_per_table =
         src->max_columns_per_table ? src->max_columns_per_table : VG_DEFAULT_MAX_COLUMNS_PER_TABLE;
+    dst->checkpoint_floor_bytes = src->checkpoint_floor_bytes ? src->checkpoint_floor_bytes
+                                                              : VG_DEFAULT_CATALOG_CHECKPOINT_BYTES;
 }
 
 /* Opens the log and takes an exclusive flock: two servers appending to one catalog
@@ -262,7 +264,8 @@ int catalog_open(const char *dir, const catalog_limits *limits, catalog **out, v
     int rc;
     c->dir = vg_strdup(dir);
     c->path = vg_path_join(dir, CAT_LOG_NAME);
-    if (!c->dir || !c->path || c->pending.oom) {
+    c->tmp_path = vg_path_join(dir, CAT_TMP_NAME);
+    if (!c->dir || !c->path || !c->tmp_path || c->pending.oom) {
         rc = vg_err_set(e, VG_ENOMEM, "out of memory opening the catalog");
         goto fail;
     }
@@ -270,10 +273,16 @@ int catalog_open(const char *dir, const catalog_limits *limits, catalog **out, v
         goto fail;
     if ((rc = open_log_file(c, e)) != VG_OK)
         goto fail;
+    /* Only now: the lock says no other server is midway through a checkpoint. */
+    cat_checkpoint_remove_stale(c);
     if ((rc = cat_log_replay(c, e)) != VG_OK)
         goto fail;
     if (c->log_size == 0 && (rc = cat_log_create(c, e)) != VG_OK)
         goto fail;
+    /* The last image's size is unknown here: the floor alone decides, so a log that
+     * is already big (from before checkpoints, say) is rewritten at its next commit
+     * rather than only once it has quadrupled. */
+    c->ckpt_base = 0;
     *out = c;
     return VG_OK;
 fail:
@@ -291,6 +300,7 @@ void catalog_close(catalog *c)
     cat_trigger_free_all(c);
     vg_buf_free(&c->pending);
     vg_free(c->path);
+    vg_free(c->tmp_path);
     vg_free(c->dir);
     pthread_rwlock_destroy(&c->lock);
     vg_free(c);
@@ -373,7 +383,11 @@ size_t catalog_pending(catalog *c)
     return c->npending;
 }
 
+/* The checkpoint comes after the commit is durable, so its failure cannot lose it. */
 int catalog_commit(catalog *c, vg_err *e)
 {
-    return cat_log_commit(c, e);
+    int rc = cat_log_commit(c, e);
+    if (rc == VG_OK)
+        cat_checkpoint_maybe(c);
+    return rc;
 }

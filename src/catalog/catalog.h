@@ -88,6 +88,9 @@ typedef struct catalog_limits {
     uint32_t max_databases;         /* not counting deleted ones */
     uint32_t max_tables;            /* over all live databases */
     uint32_t max_columns_per_table; /* including time */
+    /* A commit checkpoints the log once it is bigger than this and 4x its last
+     * image (catalog_checkpoint). 0 = VG_DEFAULT_CATALOG_CHECKPOINT_BYTES. */
+    uint64_t checkpoint_floor_bytes;
 } catalog_limits;
 
 typedef struct catalog catalog;
@@ -166,6 +169,12 @@ int catalog_table_set_hard_delete(catalog *c, catalog_table *t, int64_t at_ns, v
 int catalog_commit(catalog *c, vg_err *e);
 /* Number of mutations queued and not yet committed. */
 size_t catalog_pending(catalog *c);
+/* Rewrites the log as a compact image of the catalog (catalog/README.md,
+ * "Checkpoints"), atomically: a crash leaves the old log or the new one, both whole.
+ * Queued mutations are committed first. Write lock. On failure the old log stays in
+ * use, unchanged. catalog_commit does this by itself when the log has grown past
+ * limits.checkpoint_floor_bytes and 4x its last image. */
+int catalog_checkpoint(catalog *c, vg_err *e);
 
 /* ---- persisted Parquet files (files.c) ----
  *

@@ -4,7 +4,8 @@
  * catalog.c owns the object graph (apply functions used by both the public
  * mutations and log replay), mutate.c the validated public mutations, log.c the
  * on-disk log (framing, op encoding, replay, commit), names.c the naming rules,
- * files.c the persisted files, tombstones.c the row deletes.
+ * files.c the persisted files, tombstones.c the row deletes, checkpoint.c the
+ * rewrite of the log as a compact image.
  */
 #ifndef VIGIL_CATALOG_INT_H
 #define VIGIL_CATALOG_INT_H
@@ -15,6 +16,8 @@
 
 #define CAT_MOD "catalog"
 #define CAT_LOG_NAME "catalog.log"
+/* A checkpoint writes its image here, then renames it over the log. */
+#define CAT_TMP_NAME "catalog.log.tmp"
 
 /* Record frame: len:u32 crc:u32, then the payload (catalog/README.md). */
 #define CAT_FRAME_BYTES 8
@@ -31,6 +34,7 @@ typedef enum cat_op {
     CAT_OP_DB_RETENTION = 4,
     CAT_OP_TABLE_CREATE = 5,
     CAT_OP_COLUMN_ADD = 6,
+    CAT_OP_CHECKPOINT = 7, /* only as the very first op of a file (checkpoint.c) */
     /* persistence: 10-39 */
     CAT_OP_FILE_ADD = 10,
     CAT_OP_FILE_REMOVE = 11,
@@ -49,10 +53,13 @@ typedef enum cat_op {
 
 struct catalog {
     pthread_rwlock_t lock;
-    char *path; /* <dir>/catalog.log */
+    char *path;     /* <dir>/catalog.log */
+    char *tmp_path; /* <dir>/catalog.log.tmp: a checkpoint's image until renamed */
     char *dir;
     int fd; /* the log, O_APPEND, flock'ed */
     char uuid[37];
+    uint8_t uuid_bytes[16]; /* the same, as in the log */
+    int64_t created_ns;     /* when the catalog was first created (kept by checkpoints) */
     catalog_limits limits;
 
     catalog_db **dbs; /* indexed by id, deleted ones included */
@@ -63,13 +70,20 @@ struct catalog {
     uint32_t live_tables;
 
     uint64_t next_file_id;
+    /* 1 + the largest file or tombstone id any applied change holds (0: none), which
+     * is what replaying the log makes next_file_id. Ids handed out but never
+     * committed are above it. A checkpoint stores this, so the counter after a
+     * reopen is the same with or without one. */
+    uint64_t file_id_floor;
     uint64_t persisted_seq;
 
     uint64_t log_size; /* bytes of intact, durable log */
     uint64_t next_seq; /* sequence number of the next batch */
     vg_buf pending;    /* frame + batch header space, then the queued ops */
     size_t npending;
-    bool broken; /* a failed append could not be cut off again */
+    bool broken;                   /* a failed append could not be cut off again */
+    uint64_t ckpt_base;            /* size of the last image; 0 until the first one */
+    uint64_t ckpt_retry_at;        /* after a failed checkpoint: no new try below this size */
     struct cat_triggers *triggers; /* triggers.c */
 };
 
@@ -92,6 +106,9 @@ int cat_apply_file_add(catalog *c, const catalog_file *f, catalog_file **out);
 /* Takes the file out of t's list; returns it (caller frees) or NULL. */
 catalog_file *cat_apply_file_remove(catalog_table *t, uint64_t id);
 void cat_file_free(catalog_file *f);
+
+/* Raises file_id_floor (and next_file_id) past id: a file or tombstone id is applied. */
+void cat_file_id_seen(catalog *c, uint64_t id);
 
 /* ---- tombstones.c ---- */
 /* Adds a deep copy of src to its table; VG_ENOTFOUND for an unknown table. */
@@ -127,7 +144,25 @@ void cat_queue_table_hard_delete(catalog *c, const catalog_table *t);
 /* Encoded size of one op of the given kind carrying a name of name_len bytes. */
 size_t cat_op_size(cat_op op, size_t name_len);
 void cat_queue_init(vg_buf *b);
+/* Empties the queue (keeps the room for the frame and header). */
+void cat_queue_reset(catalog *c);
+/* Fills in the frame and header of the queued ops as the record numbered seq: the
+ * buffer's len bytes are then that whole record. */
+void cat_queue_frame(catalog *c, uint64_t seq);
+/* Kind 7: the first op of a checkpoint image (the catalog's UUID, creation time,
+ * file_id_floor). */
+void cat_queue_checkpoint(catalog *c);
 int cat_log_commit(catalog *c, vg_err *e);
+
+/* ---- checkpoint.c ---- */
+/* Reserves room for an op of op_bytes in an image being written; may first close
+ * the record being filled and start the next. */
+typedef int (*cat_reserve_fn)(void *ctx, size_t op_bytes);
+/* After a successful commit: checkpoints when the log has grown enough (catalog.h,
+ * catalog_checkpoint). A failure is logged and leaves the old log in use. */
+void cat_checkpoint_maybe(catalog *c);
+/* At open, before replay: deletes a catalog.log.tmp a crash left behind. */
+void cat_checkpoint_remove_stale(catalog *c);
 
 /* ---- triggers.c ---- */
 /* Replays one trigger op (kind in CAT_OP_TRIGGER_FIRST..LAST) from p[0..n): *used
@@ -136,6 +171,11 @@ int cat_log_commit(catalog *c, vg_err *e);
 int cat_trigger_replay(catalog *c, uint8_t kind, const uint8_t *p, size_t n, size_t *used,
                        char *why, size_t why_len);
 void cat_trigger_free_all(catalog *c);
+/* For a checkpoint image: queues the ops that re-create trigger t as it stands (a
+ * create carrying its disabled flag, then a delete if it is deleted), with room
+ * reserved through reserve(ctx, bytes) first. VG_ENOMEM (in e) or reserve's code. */
+int cat_trigger_image(catalog *c, const catalog_trigger *t, cat_reserve_fn reserve, void *ctx,
+                      vg_err *e);
 
 /* ---- names.c ---- */
 bool cat_type_is_field(catalog_type t);

@@ -92,8 +92,7 @@ int cat_apply_file_add(catalog *c, const catalog_file *src, catalog_file **out)
     memmove(t->files + at + 1, t->files + at, (t->nfiles - at) * sizeof *t->files);
     t->files[at] = f;
     t->nfiles++;
-    if (f->id >= c->next_file_id)
-        c->next_file_id = f->id + 1;
+    cat_file_id_seen(c, f->id);
     if (out)
         *out = f;
     return VG_OK;
@@ -112,6 +111,14 @@ catalog_file *cat_apply_file_remove(catalog_table *t, uint64_t id)
         return f;
     }
     return NULL;
+}
+
+void cat_file_id_seen(catalog *c, uint64_t id)
+{
+    if (id >= c->file_id_floor)
+        c->file_id_floor = id + 1;
+    if (id >= c->next_file_id)
+        c->next_file_id = id + 1;
 }
 
 uint64_t catalog_file_id_next(catalog *c)

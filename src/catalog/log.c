@@ -76,7 +76,7 @@ void cat_queue_init(vg_buf *b)
     vg_buf_append(b, zeros, sizeof zeros);
 }
 
-static void queue_reset(catalog *c)
+void cat_queue_reset(catalog *c)
 {
     c->pending.len = CAT_FRAME_BYTES + CAT_BATCH_HDR_BYTES;
     c->npending = 0;
@@ -92,6 +92,7 @@ size_t cat_op_size(cat_op op, size_t name_len)
     case CAT_OP_DB_RETENTION: return 1 + 4 + 8;
     case CAT_OP_TABLE_CREATE: return 1 + 4 + 4 + str;
     case CAT_OP_COLUMN_ADD: return 1 + 4 + 4 + 4 + 1 + str;
+    case CAT_OP_CHECKPOINT: return 1 + 16 + 8 + 8;
     case CAT_OP_FILE_ADD: /* cat_file_op_size */
     case CAT_OP_FILE_REMOVE: return 1 + 8 + 4 + 4;
     case CAT_OP_PERSISTED: return 1 + 8;
@@ -287,22 +288,36 @@ void cat_queue_table_hard_delete(catalog *c, const catalog_table *t)
     c->npending++;
 }
 
+void cat_queue_checkpoint(catalog *c)
+{
+    put_u8(&c->pending, CAT_OP_CHECKPOINT);
+    vg_buf_append(&c->pending, c->uuid_bytes, 16);
+    put_u64(&c->pending, (uint64_t)c->created_ns);
+    put_u64(&c->pending, c->file_id_floor);
+    c->npending++;
+}
+
 /* ---- commit ---- */
+
+void cat_queue_frame(catalog *c, uint64_t seq)
+{
+    uint8_t *d = (uint8_t *)c->pending.data;
+    size_t plen = c->pending.len - CAT_FRAME_BYTES;
+    d[CAT_FRAME_BYTES] = CAT_BATCH_VERSION;
+    wr64(d + CAT_FRAME_BYTES + 1, seq);
+    wr32(d, (uint32_t)plen);
+    wr32(d + 4, record_crc(d, d + CAT_FRAME_BYTES, plen));
+}
 
 /* Frames the queued ops as one record and appends it durably. A failed write is
  * cut off again, because a later commit appended after a torn record would turn
  * a harmless torn tail into corruption in the middle of the log. */
 static int append_queued(catalog *c, vg_err *e)
 {
-    uint8_t *d = (uint8_t *)c->pending.data;
-    size_t plen = c->pending.len - CAT_FRAME_BYTES;
-    d[CAT_FRAME_BYTES] = CAT_BATCH_VERSION;
-    wr64(d + CAT_FRAME_BYTES + 1, c->next_seq);
-    wr32(d, (uint32_t)plen);
-    wr32(d + 4, record_crc(d, d + CAT_FRAME_BYTES, plen));
+    cat_queue_frame(c, c->next_seq);
     vg_err werr;
     vg_err_clear(&werr);
-    if (vg_write_all(c->fd, d, c->pending.len, &werr) != VG_OK) {
+    if (vg_write_all(c->fd, c->pending.data, c->pending.len, &werr) != VG_OK) {
         if (ftruncate(c->fd, (off_t)c->log_size) != 0) {
             c->broken = true;
             VG_ERROR(CAT_MOD, "cannot cut failed append from catalog log %s at offset %llu: %s",
@@ -327,7 +342,7 @@ int cat_log_commit(catalog *c, vg_err *e)
                           c->path);
     int rc = append_queued(c, e);
     if (rc == VG_OK)
-        queue_reset(c);
+        cat_queue_reset(c);
     return rc;
 }
 
@@ -339,13 +354,16 @@ int cat_log_create(catalog *c, vg_err *e)
         return rc;
     if ((rc = cat_queue_reserve(c, cat_op_size(CAT_OP_CREATED, 0), e)) != VG_OK)
         return rc;
+    int64_t now = vg_now_ns();
     put_u8(&c->pending, CAT_OP_CREATED);
     vg_buf_append(&c->pending, uuid, 16);
-    put_u64(&c->pending, (uint64_t)vg_now_ns());
+    put_u64(&c->pending, (uint64_t)now);
     c->npending++;
     if ((rc = append_queued(c, e)) != VG_OK)
         return rc;
-    queue_reset(c);
+    cat_queue_reset(c);
+    memcpy(c->uuid_bytes, uuid, 16);
+    c->created_ns = now;
     cat_format_uuid(uuid, c->uuid);
     /* The log file may be new: its directory entry must be durable too. */
     vg_fsync_dir_or_die(c->dir);
@@ -431,12 +449,35 @@ static int oom(replay *rp)
 static int replay_created(replay *rp, reader *r)
 {
     const uint8_t *uuid = take(r, 16);
-    (void)get_u64(r); /* creation time: for people reading the log */
+    int64_t created = (int64_t)get_u64(r); /* for people reading the log, and checkpoints */
     if (r->bad)
         return corrupt(rp, "truncated catalog-created change");
     if (rp->seq != 1 || rp->op_index != 0)
         return corrupt(rp, "catalog-created change after the start of the log");
+    memcpy(rp->c->uuid_bytes, uuid, 16);
+    rp->c->created_ns = created;
     cat_format_uuid(uuid, rp->c->uuid);
+    return VG_OK;
+}
+
+/* Kind 7 stands in for kind 1 at the start of a log rewritten by a checkpoint; it
+ * also carries the file id counter, which the ops after it cannot restore (the ids
+ * of removed files appear nowhere in the image). */
+static int replay_checkpoint(replay *rp, reader *r)
+{
+    const uint8_t *uuid = take(r, 16);
+    int64_t created = (int64_t)get_u64(r);
+    uint64_t file_id_floor = get_u64(r);
+    if (r->bad)
+        return corrupt(rp, "truncated checkpoint change");
+    if (rp->rec_off != 0 || rp->op_index != 0)
+        return corrupt(rp, "checkpoint change after the start of the log");
+    catalog *c = rp->c;
+    memcpy(c->uuid_bytes, uuid, 16);
+    c->created_ns = created;
+    cat_format_uuid(uuid, c->uuid);
+    c->file_id_floor = file_id_floor;
+    c->next_file_id = file_id_floor;
     return VG_OK;
 }
 
@@ -746,10 +787,12 @@ static int replay_trigger(replay *rp, reader *r, uint8_t kind)
 static int replay_op(replay *rp, reader *r)
 {
     uint8_t kind = get_u8(r);
-    if (rp->seq == 1 && rp->op_index == 0 && kind != CAT_OP_CREATED)
-        return corrupt(rp, "the log does not start with a catalog-created change");
+    if (rp->rec_off == 0 && rp->op_index == 0 && kind != CAT_OP_CREATED &&
+        kind != CAT_OP_CHECKPOINT)
+        return corrupt(rp, "the log does not start with a catalog-created or checkpoint change");
     switch ((cat_op)kind) {
     case CAT_OP_CREATED: return replay_created(rp, r);
+    case CAT_OP_CHECKPOINT: return replay_checkpoint(rp, r);
     case CAT_OP_DB_CREATE: return replay_db_create(rp, r);
     case CAT_OP_DB_DELETE: return replay_db_delete(rp, r);
     case CAT_OP_DB_RETENTION: return replay_db_retention(rp, r);
@@ -779,6 +822,11 @@ static int replay_record(catalog *c, const uint8_t *payload, size_t len, uint64_
     rp.seq = get_u64(&r);
     if (r.bad || version != CAT_BATCH_VERSION)
         return corrupt(&rp, "unsupported record version %u (written by a newer Vigil?)", version);
+    /* A log rewritten by a checkpoint goes on counting where the old one was: its
+     * first record may have any number, provided it starts with the checkpoint
+     * (replay_op refuses kind 7 anywhere else). */
+    if (off == 0 && rp.seq >= 1 && r.n > 0 && r.p[0] == CAT_OP_CHECKPOINT)
+        c->next_seq = rp.seq;
     if (rp.seq != c->next_seq)
         return corrupt(&rp, "commit number %llu out of order (expected %llu)",
                        (unsigned long long)rp.seq, (unsigned long long)c->next_seq);
@@ -818,6 +866,11 @@ static bool valid_record_after(const catalog *c, const uint8_t *d, size_t size, 
 {
     const size_t min_rec = CAT_FRAME_BYTES + CAT_MIN_PAYLOAD;
     uint64_t max_seq = c->next_seq + (size - bad_off) / min_rec + 1;
+    /* Before any good record the number to expect is unknown: a log rewritten by a
+     * checkpoint starts at any number. A bad first record is rare (a torn first
+     * commit of a new catalog, or damage), so any number is accepted then. */
+    if (bad_off == 0)
+        max_seq = UINT64_MAX;
     for (size_t p = bad_off + 1; p + min_rec <= size; p++) {
         size_t plen;
         uint32_t len = rd32(d + p);
@@ -835,10 +888,26 @@ static bool valid_record_after(const catalog *c, const uint8_t *d, size_t size, 
     return false;
 }
 
+/* A checkpoint's image is written whole and fsynced before it replaces the log, so a
+ * bad first record that starts with a checkpoint change was damaged, never torn:
+ * cutting it would start an empty catalog in place of the whole one. */
+static bool damaged_checkpoint(const uint8_t *d, size_t size, size_t off)
+{
+    const size_t kind_at = CAT_FRAME_BYTES + CAT_BATCH_HDR_BYTES;
+    return off == 0 && size > kind_at && d[CAT_FRAME_BYTES] == CAT_BATCH_VERSION &&
+           d[kind_at] == CAT_OP_CHECKPOINT;
+}
+
 static int handle_bad_record(catalog *c, const uint8_t *d, size_t size, size_t off, const char *why,
                              vg_err *e)
 {
     size_t next;
+    if (damaged_checkpoint(d, size, off))
+        return vg_err_set(e, VG_ECORRUPT,
+                          "catalog log '%s' is corrupt at offset 0 (%s): its first record, a "
+                          "checkpoint, was written whole before it was used, so this is not a "
+                          "torn write; restore the catalog from a backup",
+                          c->path, why);
     if (valid_record_after(c, d, size, off, &next))
         return vg_err_set(e, VG_ECORRUPT,
                           "catalog log '%s' is corrupt at offset %zu (%s) and an intact record "

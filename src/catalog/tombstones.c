@@ -240,8 +240,7 @@ int cat_apply_tomb_add(catalog *c, const catalog_tombstone *src, catalog_tombsto
     t->tombs[at] = copy;
     t->ntombs++;
     /* The id was a file id: files written later must sort after it. */
-    if (copy->id >= c->next_file_id)
-        c->next_file_id = copy->id + 1;
+    cat_file_id_seen(c, copy->id);
     if (out)
         *out = copy;
     return VG_OK;

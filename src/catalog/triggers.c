@@ -185,6 +185,50 @@ static void queue_create(catalog *c, const create_op *op)
     c->npending++;
 }
 
+static void queue_delete(catalog *c, uint32_t id)
+{
+    put_u8(&c->pending, OP_TRIGGER_DELETE);
+    put_u32(&c->pending, id);
+    c->npending++;
+}
+
+/* The create op of t as it stands: its disabled flag is the current state, so a
+ * checkpoint needs no state op (replay_create restores it from the flags). */
+int cat_trigger_image(catalog *c, const catalog_trigger *t, cat_reserve_fn reserve, void *ctx,
+                      vg_err *e)
+{
+    slice *kv = vg_malloc((2 * (size_t)t->nargs + 1) * sizeof *kv);
+    if (!kv)
+        return vg_err_set(e, VG_ENOMEM, "out of memory writing trigger '%s'", t->name);
+    create_op op = {
+        .id = t->id,
+        .db_id = t->db_id,
+        .flags = (uint8_t)((t->run_async ? FLAG_RUN_ASYNC : 0) | (t->disabled ? FLAG_DISABLED : 0)),
+        .eb = (uint8_t)t->error_behavior,
+        .name = sl_c(t->name),
+        .plugin = sl_c(t->plugin),
+        .spec = sl_c(t->spec),
+        .nargs = t->nargs,
+        .keys = kv,
+        .vals = kv + t->nargs,
+    };
+    for (uint32_t i = 0; i < t->nargs; i++) {
+        op.keys[i] = sl_c(t->args[i].key);
+        op.vals[i] = sl_c(t->args[i].value);
+    }
+    /* A deleted trigger is re-created too: ids are dense, and the next create must
+     * get the id it would have got. Its delete follows at once, so its name (free
+     * again) never meets a later trigger's. */
+    int rc = reserve(ctx, create_size(&op) + (t->deleted ? 1 + 4 : 0));
+    if (rc == VG_OK) {
+        queue_create(c, &op);
+        if (t->deleted)
+            queue_delete(c, t->id);
+    }
+    vg_free(kv);
+    return rc;
+}
+
 /* ---- public mutations ---- */
 
 catalog_trigger *catalog_trigger_find(catalog *c, const catalog_db *db, const char *name)
@@ -287,9 +331,7 @@ int catalog_trigger_delete(catalog *c, catalog_trigger *t, vg_err *e)
     if (rc != VG_OK)
         return rc;
     t->deleted = true;
-    put_u8(&c->pending, OP_TRIGGER_DELETE);
-    put_u32(&c->pending, t->id);
-    c->npending++;
+    queue_delete(c, t->id);
     return VG_OK;
 }
 

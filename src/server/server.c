@@ -54,6 +54,7 @@ typedef struct server_config {
     const char *max_databases;
     const char *max_tables;
     const char *max_columns_per_table;
+    const char *catalog_checkpoint_bytes;
     const char *exec_mem_pool_bytes;
     const char *query_timeout;
     const char *query_log_size;
@@ -139,6 +140,10 @@ static const flag_def flags[] = {
      "Most tables over all databases (Core: 2000)"},
     {"--max-columns-per-table", "VIGIL_MAX_COLUMNS_PER_TABLE", "10000",
      OFF(max_columns_per_table), "Most columns per table, including time (Core: 500)"},
+    {"--catalog-checkpoint-bytes", "VIGIL_CATALOG_CHECKPOINT_BYTES", "8M",
+     OFF(catalog_checkpoint_bytes),
+     "The catalog log is rewritten as a compact image of the catalog once it is bigger than "
+     "this and 4 times its last image (bytes, suffixes k, M, G)"},
     {"--exec-mem-pool-bytes", "VIGIL_EXEC_MEM_POOL_BYTES", "20%", OFF(exec_mem_pool_bytes),
      "Memory one query may use, in bytes (suffixes k, M, G) or as a percentage of RAM "
      "(e.g. 20%); a query over it fails, the server and other queries go on"},
@@ -843,7 +848,9 @@ static int check_config(const server_config *c, catalog_limits *lim, int64_t *fl
         fprintf(stderr, "error: --wal-flush-interval: %s\n", e.msg);
         return -1;
     }
+    size_t ckpt_bytes;
     if (parse_size(c->max_http_request_size, "--max-http-request-size", max_body) ||
+        parse_size(c->catalog_checkpoint_bytes, "--catalog-checkpoint-bytes", &ckpt_bytes) ||
         parse_u32(c->max_databases, "--max-databases", &lim->max_databases) ||
         parse_u32(c->max_tables, "--max-tables", &lim->max_tables) ||
         parse_u32(c->max_columns_per_table, "--max-columns-per-table",
@@ -853,6 +860,7 @@ static int check_config(const server_config *c, catalog_limits *lim, int64_t *fl
         fprintf(stderr, "error: --max-columns-per-table must be at least 2 (time and a field)\n");
         return -1;
     }
+    lim->checkpoint_floor_bytes = ckpt_bytes;
     return 0;
 }
 

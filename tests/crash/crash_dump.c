@@ -293,7 +293,7 @@ int main(int argc, char **argv)
 
     vg_err e = {0};
     /* Replay must never trip a limit the server was started with: take the widest. */
-    catalog_limits limits = {UINT32_MAX, UINT32_MAX, UINT32_MAX};
+    catalog_limits limits = {UINT32_MAX, UINT32_MAX, UINT32_MAX, 0};
     catalog *cat = NULL;
     if (catalog_open(cat_dir, &limits, &cat, &e) != VG_OK)
         die("catalog_open", &e);
