@@ -1006,6 +1006,20 @@ static char *dump_full(catalog *c)
     return out;
 }
 
+/* Closes c and opens its directory again: the same state (the log replays to what
+ * memory held). */
+static void closes_and_reopens_the_same(catalog *c, const char *dir)
+{
+    char *before = dump_full(c);
+    catalog_close(c);
+    c = open_ok(dir, NULL);
+    char *after = dump_full(c);
+    CHECK_STR(after, before);
+    free(before);
+    free(after);
+    catalog_close(c);
+}
+
 static int checkpoint_now(catalog *c, vg_err *e)
 {
     catalog_write_lock(c);
@@ -1334,15 +1348,8 @@ static void test_checkpoint_split(void)
     catalog_write_unlock(c);
     CHECK_INT(count_records(log_path(dir), &seq0, &consecutive), nrec + 1);
     CHECK(consecutive);
-    char *state2 = dump_full(c);
-    catalog_close(c);
-    c = open_ok(dir, NULL);
-    got = dump_full(c);
-    CHECK_STR(got, state2);
-    catalog_close(c);
-    free(got);
+    closes_and_reopens_the_same(c, dir);
     free(state);
-    free(state2);
     rm_dir(dir);
 }
 
@@ -1394,17 +1401,10 @@ static void test_checkpoint_stale_tmp(void)
     mk_db(c, "still");
     commit_ok(c);
     catalog_write_unlock(c);
-    char *state2 = dump_full(c);
-    catalog_close(c);
-    c = open_ok(dir, NULL);
-    got = dump_full(c);
-    CHECK_STR(got, state2);
-    free(got);
-    catalog_close(c);
+    closes_and_reopens_the_same(c, dir);
     free(log_before);
     free(log_after);
     free(state);
-    free(state2);
     rm_dir(dir);
     rm_dir(other);
     vg_log_set_filter("info", NULL);
@@ -1819,14 +1819,7 @@ static void test_checkpoint_alloc_failures(void)
         mk_db(c, "later");
         commit_ok(c);
         catalog_write_unlock(c);
-        char *state2 = dump_full(c);
-        catalog_close(c);
-        c = open_ok(dir, NULL);
-        got = dump_full(c);
-        CHECK_STR(got, state2);
-        free(got);
-        free(state2);
-        catalog_close(c);
+        closes_and_reopens_the_same(c, dir);
         rm_dir(dir);
     }
     CHECK(failed >= 5);
