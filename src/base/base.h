@@ -332,7 +332,7 @@ void vg_fsync_dir_or_die(const char *dir);
 int vg_durable_write_file(const char *path, const void *p, size_t n, vg_err *e);
 /* The last steps of that for a temporary file written through fd: fsync, close,
  * rename to path, fsync of path's directory. fd is closed either way; tmp is removed
- * when the rename fails. */
+ * when the publish fails (a path too long, a failed rename). */
 int vg_durable_publish(int fd, const char *tmp, const char *path, vg_err *e);
 /* Reads a whole file into b (appending). */
 int vg_read_file(const char *path, vg_buf *b, vg_err *e);

@@ -97,6 +97,12 @@ void vg_fsync_dir_or_die(const char *dir)
 int vg_durable_publish(int fd, const char *tmp, const char *path, vg_err *e)
 {
     char dir[4200];
+    /* before the rename: an error after it would report a published file as lost */
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
+        close(fd);
+        unlink(tmp);
+        return vg_err_set(e, VG_EINVAL, "path too long: %s", path);
+    }
     vg_fsync_or_die(fd, tmp);
     close(fd);
     if (rename(tmp, path) != 0) {
@@ -104,8 +110,6 @@ int vg_durable_publish(int fd, const char *tmp, const char *path, vg_err *e)
         unlink(tmp);
         return vg_err_errno(e, VG_EIO, err, "cannot rename '%s' to '%s'", tmp, path);
     }
-    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
-        return vg_err_set(e, VG_EINVAL, "path too long: %s", path);
     char *slash = strrchr(dir, '/');
     if (slash == dir)
         dir[1] = '\0';

@@ -689,10 +689,8 @@ static int start_engine(server *s, const engine_config *ec, vg_err *e)
 
 static void metric(vg_buf *b, const char *name, const char *type, const char *help, uint64_t v)
 {
-    char line[320];
-    snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type,
-             name, (unsigned long long)v);
-    vg_buf_puts(b, line);
+    vg_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+                  (unsigned long long)v);
 }
 
 /* Resident set size from /proc/self/statm (its second field, in pages); 0 if unreadable. */

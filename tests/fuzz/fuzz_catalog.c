@@ -15,7 +15,6 @@
  */
 #include "catalog/catalog.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,55 +66,44 @@ static void write_input(const uint8_t *data, size_t size)
 
 /* ---- the state, as text ---- */
 
-static void put(vg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(vg_buf *b, const char *fmt, ...)
-{
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    vg_buf_puts(b, line);
-}
-
 static void put_bytes(vg_buf *b, const char *s, size_t n)
 {
-    put(b, "%zu:", n);
+    vg_buf_printf(b, "%zu:", n);
     vg_buf_append(b, s, n);
     vg_buf_putc(b, '\n');
 }
 
 static void dump_table(vg_buf *b, const catalog_table *t)
 {
-    put(b, "table %u deleted=%d at=%lld wal=%llu hard=%lld\n", t->id, t->deleted,
+    vg_buf_printf(b, "table %u deleted=%d at=%lld wal=%llu hard=%lld\n", t->id, t->deleted,
         (long long)t->deleted_at_ns, (unsigned long long)t->deleted_wal_seq,
         (long long)t->hard_delete_at_ns);
     put_bytes(b, t->name, t->name_len);
     for (uint32_t i = 0; i < t->ncols; i++) {
-        put(b, "col %u type %d\n", t->cols[i]->id, (int)t->cols[i]->type);
+        vg_buf_printf(b, "col %u type %d\n", t->cols[i]->id, (int)t->cols[i]->type);
         put_bytes(b, t->cols[i]->name, t->cols[i]->name_len);
     }
     for (uint32_t i = 0; i < t->nfiles; i++) {
         const catalog_file *f = t->files[i];
-        put(b, "file %llu order %llu %lld..%lld rows %llu bytes %llu stats %u\n",
+        vg_buf_printf(b, "file %llu order %llu %lld..%lld rows %llu bytes %llu stats %u\n",
             (unsigned long long)f->id, (unsigned long long)f->order, (long long)f->min_time,
             (long long)f->max_time, (unsigned long long)f->rows, (unsigned long long)f->bytes,
             f->nstats);
         put_bytes(b, f->path, strlen(f->path));
     }
-    put(b, "tombstones %u\n", t->ntombs);
+    vg_buf_printf(b, "tombstones %u\n", t->ntombs);
 }
 
 static void dump(catalog *c, vg_buf *b)
 {
     catalog_read_lock(c);
-    put(b, "uuid %s persisted %llu\n", catalog_uuid(c),
+    vg_buf_printf(b, "uuid %s persisted %llu\n", catalog_uuid(c),
         (unsigned long long)catalog_persisted_seq(c));
     uint32_t ndbs = 0;
     catalog_db **dbs = catalog_dbs(c, &ndbs);
     for (uint32_t i = 0; i < ndbs; i++) {
         const catalog_db *db = dbs[i];
-        put(b, "db %u deleted=%d at=%lld retention=%lld hard=%lld\n", db->id, db->deleted,
+        vg_buf_printf(b, "db %u deleted=%d at=%lld retention=%lld hard=%lld\n", db->id, db->deleted,
             (long long)db->deleted_at_ns, (long long)db->retention_ns,
             (long long)db->hard_delete_at_ns);
         put_bytes(b, db->name, db->name_len);
@@ -125,7 +113,7 @@ static void dump(catalog *c, vg_buf *b)
     uint32_t ntr = 0;
     catalog_trigger **tr = catalog_triggers(c, &ntr);
     for (uint32_t i = 0; i < ntr; i++) {
-        put(b, "trigger %u db %u async=%d errors=%d disabled=%d deleted=%d args=%u\n", tr[i]->id,
+        vg_buf_printf(b, "trigger %u db %u async=%d errors=%d disabled=%d deleted=%d args=%u\n", tr[i]->id,
             tr[i]->db_id, tr[i]->run_async, (int)tr[i]->error_behavior, tr[i]->disabled,
             tr[i]->deleted, tr[i]->nargs);
         put_bytes(b, tr[i]->name, strlen(tr[i]->name));
